@@ -15,12 +15,12 @@
 
 enum at_dcap_tee { AT_DCAP_SGX, AT_DCAP_TDX };
 
-struct at_dcap_cache; /* verified collateral + parsed certificates, see collateral/cache.h */
+struct at_cache; /* verified collateral + PCK chains, see base/cache.h */
 
 struct at_dcap_verify_opts {
     int64_t at;                   /* verification time T, seconds since epoch */
     X509 *root;                   /* trust anchor; NULL = the pinned Intel SGX Root CA */
-    struct at_dcap_cache *cache;  /* NULL = verify everything every time */
+    struct at_cache *cache;       /* NULL = verify everything every time */
 };
 
 struct at_dcap_result {

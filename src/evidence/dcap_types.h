@@ -122,7 +122,17 @@ struct at_dcap_collateral {
     uint8_t *qe_identity;          /* signed body bytes */
     size_t qe_identity_len;
     uint8_t qe_identity_sig[64];
+    /* Optional: the PCK chain (PEM) for quotes whose certification data is a PPID form
+       (types 1-4) rather than the chain itself; NULL when absent. */
+    uint8_t *pck_cert_chain;
+    size_t pck_cert_chain_len;
+    /* SHA-256 over all of the above, set by at_dcap_collateral_seal (cache key). */
+    uint8_t digest[32];
+    bool sealed;
 };
+
+/* Compute `digest` once the bundle is complete; loaders call it. Returns 0 on success. */
+int at_dcap_collateral_seal(struct at_dcap_collateral *c);
 
 void at_dcap_collateral_clear(struct at_dcap_collateral *c);
 
