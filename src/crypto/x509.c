@@ -207,6 +207,35 @@ bool at_x509_equal(X509 *a, X509 *b)
     return X509_cmp(a, b) == 0; /* compares the DER encodings' SHA-1 cache + bytes */
 }
 
+/*
+ * RFC 5280 §4.1.2.5: validity runs from notBefore through notAfter, inclusive. OpenSSL
+ * treats t == notAfter (and t == nextUpdate of a CRL) as expired; accept exactly that
+ * second and nothing else. The verification time is the one set in the context.
+ */
+static int inclusive_cb(int ok, X509_STORE_CTX *ctx)
+{
+    if (ok) {
+        return ok;
+    }
+    int err = X509_STORE_CTX_get_error(ctx);
+    X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
+    int64_t at = (int64_t)X509_VERIFY_PARAM_get_time(param);
+    int64_t t = INT64_MIN;
+    if (err == X509_V_ERR_CERT_HAS_EXPIRED) {
+        X509 *x = X509_STORE_CTX_get_current_cert(ctx);
+        if (x == NULL || !at_is_ok(at_asn1_time_to_epoch(X509_get0_notAfter(x), &t, NULL))) {
+            return 0;
+        }
+    } else if (err == X509_V_ERR_CRL_HAS_EXPIRED) {
+        X509_CRL *crl = X509_STORE_CTX_get0_current_crl(ctx);
+        if (crl == NULL || X509_CRL_get0_nextUpdate(crl) == NULL ||
+            !at_is_ok(at_asn1_time_to_epoch(X509_CRL_get0_nextUpdate(crl), &t, NULL))) {
+            return 0;
+        }
+    }
+    return t == at ? 1 : 0;
+}
+
 static at_status map_verify_error(int err, int depth, X509 *cert, const char *check,
                                   struct at_err *e)
 {
@@ -264,6 +293,7 @@ at_status at_x509_verify_chain(X509 *leaf, STACK_OF(X509) *untrusted, X509 *root
         flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
     }
     X509_VERIFY_PARAM_set_flags(param, flags);
+    X509_STORE_CTX_set_verify_cb(ctx, inclusive_cb);
     /* Never X509_V_FLAG_PARTIAL_CHAIN: the chain must end at `root`. */
     if (X509_verify_cert(ctx) != 1) {
         int err = X509_STORE_CTX_get_error(ctx);

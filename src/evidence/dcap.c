@@ -99,6 +99,53 @@ static at_status get_verified(const struct at_dcap_collateral *col, const struct
     return at_ok();
 }
 
+/* A parsed attestation key, cached by its bytes: one QE key signs many quotes. */
+struct ak_obj {
+    struct at_cache_obj obj;
+    EVP_PKEY *key;
+};
+
+static void ak_destroy(struct at_cache_obj *o)
+{
+    struct ak_obj *a = (struct ak_obj *)o;
+    EVP_PKEY_free(a->key);
+    free(a);
+}
+
+/* *out gets a new EVP_PKEY reference. */
+static at_status attestation_key(const uint8_t xy[64], struct at_cache *cache, EVP_PKEY **out,
+                                 struct at_err *e)
+{
+    static const char domain[] = "attestd/dcap/attestation-key";
+    uint8_t key[32];
+    if (cache != NULL) {
+        if (at_sha256_parts(key, domain, sizeof(domain), xy, (size_t)64, NULL) != 0) {
+            AT_FAIL(e, AT_E_CRYPTO, NULL, "digest failed");
+        }
+        struct ak_obj *hit = (struct ak_obj *)at_cache_get(cache, key, 0);
+        if (hit != NULL) {
+            EVP_PKEY_up_ref(hit->key);
+            *out = hit->key;
+            at_cache_obj_unref(&hit->obj);
+            return at_ok();
+        }
+    }
+    EVP_PKEY *pk = NULL;
+    AT_TRY(at_ec_key_from_xy(AT_CURVE_P256, xy, 64, &pk, e));
+    if (cache != NULL) {
+        struct ak_obj *a = calloc(1, sizeof(*a));
+        if (a != NULL) {
+            at_cache_obj_init(&a->obj, ak_destroy);
+            EVP_PKEY_up_ref(pk);
+            a->key = pk;
+            at_cache_put(cache, key, &a->obj, INT64_MIN, INT64_MAX);
+            at_cache_obj_unref(&a->obj);
+        }
+    }
+    *out = pk;
+    return at_ok();
+}
+
 static at_status check_binding(const struct at_dcap_quote *q, struct at_err *e)
 {
     uint8_t h[32];
@@ -215,7 +262,7 @@ static at_status verify(enum at_dcap_tee expect, const uint8_t *quote, size_t qu
     }
     /* Step 9: the quote signature by the attestation key. */
     EVP_PKEY *ak = NULL;
-    s = at_ec_key_from_xy(AT_CURVE_P256, q.att_key, 64, &ak, e);
+    s = attestation_key(q.att_key, o->cache, &ak, e);
     if (!at_is_ok(s)) {
         goto out;
     }
