@@ -12,16 +12,28 @@
  * before modifying).
  *
  * Thread safety: a compiled expression is immutable; any number of threads
- * may evaluate it concurrently (jansson reference counts are atomic), as
- * long as nobody modifies `doc` meanwhile.
+ * may evaluate it concurrently (jansson >= 2.11 reference counts are
+ * atomic), as long as nobody modifies `doc` meanwhile. ThreadSanitizer
+ * reports jansson's own json_incref (a plain read of the refcount beside
+ * the atomic add); that is jansson's design, not a race in this code.
  *
  * Limits: expressions longer than 64 KiB, nested deeper than 64 levels, or
  * whose syntax tree is deeper than 128 nodes fail to compile with
  * AT_JMES_LIMIT. Evaluation is bounded by `steps_max` units of work (node
  * visits, elements copied, values compared, 16-byte chunks of string built),
- * so both time and memory are bounded; JSON values nested deeper than 2048
+ * so both time and memory are bounded; JSON values nested deeper than 512
  * levels fail with AT_JMES_LIMIT where they must be walked (equality,
  * to_string). Strings are UTF-8 and compared by code point.
+ *
+ * Beyond the 2015 specification (as the reference implementation does):
+ * < <= > >= also order two strings (by code point). Ordering any other
+ * pair of types yields null. Where implementations disagree and the suite
+ * is silent: to_string() writes non-ASCII as UTF-8 (not \uXXXX); a slice
+ * always starts a projection, also after an index (`a[0][1:].b`, as
+ * go-jmespath; jmespath.py does not project there); `&expr` outside a
+ * function argument is null; to_number() accepts exactly the JSON number
+ * grammar; unknown functions, wrong argument counts and a zero slice step
+ * are compile-time errors.
  *
  * Not checked: `doc` must be a valid jansson value tree (no cycles).
  */
