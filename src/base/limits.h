@@ -19,4 +19,27 @@
 /* Entries in the verified-collateral cache. */
 #define AT_LIMIT_CACHE_ENTRIES 1024
 
+/* ---- Policy engine (src/policy/, owner: policy engine) ---- */
+/* Largest policy text accepted (the biggest published sample is ~5 KiB). */
+#define AT_LIMIT_POLICY_BYTES (256u * 1024u)
+/* Rules across all sections of one policy. */
+#define AT_LIMIT_POLICY_RULES 1024u
+/* Conditions in one rule, property tests in one condition, arguments in one call. */
+#define AT_LIMIT_POLICY_ITEMS 64u
+/* Nesting depth of function calls in one expression. */
+#define AT_LIMIT_POLICY_DEPTH 16u
+/* Units of evaluation work per attestation (claim tests, values built, JMESPath steps). */
+#define AT_LIMIT_POLICY_STEPS 2000000u
+/* Largest JSON text or string value a policy evaluation reads or builds. */
+#define AT_LIMIT_POLICY_JSON_BYTES (1024u * 1024u)
+/* Claims in the incoming set during one evaluation (service claims + added). */
+#define AT_LIMIT_POLICY_CLAIMS 8192u
+/* Function calls evaluated in one evaluation. */
+#define AT_LIMIT_POLICY_CALLS 512u
+/* JMESPath steps one JmesPath() call may use (at_jmes_eval steps_max). */
+#define AT_LIMIT_POLICY_JMES_STEPS 200000u
+/* Bytes of scratch memory one evaluation may allocate. */
+#define AT_LIMIT_POLICY_EVAL_BYTES (16u * 1024u * 1024u)
+/* ---- end policy engine ---- */
+
 #endif

@@ -6,6 +6,7 @@
 
 static const struct at_cli_cmd commands[] = {
     {"verify", "verify evidence offline against collateral", at_cli_verify},
+    {"policy", "check or evaluate an attestation policy", at_cli_policy},
 };
 
 static void usage(FILE *f)

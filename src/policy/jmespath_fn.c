@@ -220,6 +220,32 @@ FN(f_starts_with)
     return json_boolean(affix(a[0].v, a[1].v, 0));
 }
 
+/*
+ * equals_ignore_case(a, b): the extension MAA's published policies use (policy-language.md
+ * §7.1). Case folding is ASCII only; other bytes must match exactly (documented choice:
+ * the service's own folding rules for non-ASCII text are not published).
+ */
+FN(f_equals_ignore_case)
+{
+    (void)c;
+    (void)call;
+    (void)argc;
+    size_t al = json_string_length(a[0].v);
+    if (al != json_string_length(a[1].v)) {
+        return json_false();
+    }
+    const unsigned char *x = (const unsigned char *)json_string_value(a[0].v);
+    const unsigned char *y = (const unsigned char *)json_string_value(a[1].v);
+    for (size_t i = 0; i < al; i++) {
+        unsigned char p = x[i] >= 'A' && x[i] <= 'Z' ? (unsigned char)(x[i] + 32) : x[i];
+        unsigned char q = y[i] >= 'A' && y[i] <= 'Z' ? (unsigned char)(y[i] + 32) : y[i];
+        if (p != q) {
+            return json_false();
+        }
+    }
+    return json_true();
+}
+
 FN(f_join)
 {
     json_t *glue = a[0].v;
@@ -520,6 +546,7 @@ static const struct at_jmes_fn fns[] = {
     {"ceil", f_ceil, 1, 0, {NUM, 0, 0}},
     {"contains", f_contains, 2, 0, {ARR | STR, ANY, 0}},
     {"ends_with", f_ends_with, 2, 0, {STR, STR, 0}},
+    {"equals_ignore_case", f_equals_ignore_case, 2, 0, {STR, STR, 0}},
     {"floor", f_floor, 1, 0, {NUM, 0, 0}},
     {"join", f_join, 2, 0, {STR, AT_JT_ARR_STR, 0}},
     {"keys", f_keys, 1, 0, {OBJ, 0, 0}},

@@ -134,6 +134,12 @@ struct tcase {
 static const struct tcase cases[] = {
     /* basics */
     {"foo.bar", "{\"foo\":{\"bar\":1}}", "1", AT_JMES_OK},
+    /* MAA's extension (policy-language.md §7.1): ASCII case folding only. */
+    {"equals_ignore_case(a, 'SecureBoot')", "{\"a\":\"secureboot\"}", "true", AT_JMES_OK},
+    {"equals_ignore_case(a, 'SecureBoot')", "{\"a\":\"secureboo\"}", "false", AT_JMES_OK},
+    {"equals_ignore_case(a, '\u00c9')", "{\"a\":\"\u00e9\"}", "false", AT_JMES_OK},
+    {"equals_ignore_case(a, `1`)", "{\"a\":\"1\"}", NULL, AT_JMES_INVALID_TYPE},
+    {"equals_ignore_case(a)", "{\"a\":\"1\"}", NULL, AT_JMES_INVALID_ARITY},
     {"foo.baz", "{\"foo\":{\"bar\":1}}", "null", AT_JMES_OK},
     {"@", "[1,2]", "[1,2]", AT_JMES_OK},
     {"[1]", "[1,2]", "2", AT_JMES_OK},
