@@ -2,7 +2,7 @@
 # Run every libFuzzer target in BUILD_DIR for SECONDS each, from a scratch copy of its
 # seed corpus (the committed corpus is never modified). Any crash fails the run.
 set -euo pipefail
-build=${1:?usage: run-fuzz.sh BUILD_DIR SECONDS}
+build=$(cd "${1:?usage: run-fuzz.sh BUILD_DIR SECONDS}" && pwd)
 secs=${2:-20}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
