@@ -2,6 +2,10 @@
 #ifndef AT_CLI_CLI_H
 #define AT_CLI_CLI_H
 
+#include "base/status.h"
+
+struct at_store;
+
 struct at_cli_cmd {
     const char *name;
     const char *help;
@@ -10,5 +14,22 @@ struct at_cli_cmd {
 
 int at_cli_verify(int argc, char **argv);
 int at_cli_policy(int argc, char **argv);
+int at_cli_provider(int argc, char **argv);
+int at_cli_collateral(int argc, char **argv);
+
+/*
+ * The data directory for local management commands: the global `--data-dir DIR`
+ * option, else $ATTESTD_DATA_DIR, else /var/lib/attestd.
+ */
+const char *at_cli_data_dir(void);
+
+/*
+ * Open the store in at_cli_data_dir(); on failure prints "attestctl <cmd>: message"
+ * to stderr and returns the exit code (2), else 0.
+ */
+int at_cli_store_open(const char *cmd, struct at_store **out);
+
+/* Exit code for a failed operation: 2 for usage and I/O errors, 1 for the rest. */
+int at_cli_exit_code(const struct at_err *e);
 
 #endif

@@ -1,0 +1,115 @@
+/*
+ * The store: everything attestd persists (providers with their signing keys,
+ * policies per attestation type, signer certificates, collateral), behind one
+ * interface with an embedded SQLite back end (this file's implementation:
+ * store_sqlite.c) and, later, PostgreSQL. Every write runs in a transaction.
+ * Thread-safe: one struct at_store may be used from many threads.
+ *
+ * Strings are UTF-8; blobs are opaque bytes. Returned heap memory is owned by the
+ * caller and freed with the matching _clear function.
+ */
+#ifndef AT_STORE_STORE_H
+#define AT_STORE_STORE_H
+
+#include "base/status.h"
+#include "evidence/dcap_types.h"
+
+#include <stdint.h>
+
+#define AT_PROVIDER_DEFAULT "default"
+#define AT_PROVIDER_NAME_MAX 63 /* [a-z0-9-], starts with a letter */
+
+enum at_provider_mode { AT_MODE_AAD, AT_MODE_ISOLATED };
+
+struct at_provider {
+    char name[AT_PROVIDER_NAME_MAX + 1];
+    enum at_provider_mode mode;
+    char alg[8];             /* token signing algorithm: "RS256", "PS256", "ES256" */
+    uint8_t *signing_key;    /* PKCS#8 DER private key (secret: zeroized by _clear) */
+    size_t signing_key_len;
+    uint8_t *signing_cert;   /* DER self-signed certificate */
+    size_t signing_cert_len;
+    int64_t token_lifetime_s; /* default 8 h */
+    int64_t created_at;
+    uint64_t version;        /* bumped on every change to the provider or its policies */
+};
+
+void at_provider_clear(struct at_provider *p);
+
+/* Does `name` match ^[a-z][a-z0-9-]{0,62}$ ? (NULL: no) */
+bool at_store_provider_name_valid(const char *name);
+
+struct at_policy_record {
+    char *text;       /* exact stored bytes (NUL-terminated for convenience) */
+    size_t text_len;
+    char *jws;        /* the JWS it was uploaded in, or NULL */
+    int64_t updated_at;
+};
+
+void at_policy_record_clear(struct at_policy_record *r);
+
+struct at_store;
+
+/* Open (creating if needed) `dir`/attestd.db; WAL; migrates the schema. */
+AT_NODISCARD at_status at_store_open(const char *dir, struct at_store **out, struct at_err *e);
+void at_store_close(struct at_store *s);
+
+/* Providers. create fails with AT_E_BAD_VALUE if it exists or the name is invalid. */
+AT_NODISCARD at_status at_store_provider_create(struct at_store *s, const struct at_provider *p,
+                                                struct at_err *e);
+/* AT_E_NOT_FOUND if absent. */
+AT_NODISCARD at_status at_store_provider_get(struct at_store *s, const char *name,
+                                             struct at_provider *out, struct at_err *e);
+/* Names, sorted; *names is a heap array of heap strings (free each, then the array). */
+AT_NODISCARD at_status at_store_provider_list(struct at_store *s, char ***names, size_t *count,
+                                              struct at_err *e);
+AT_NODISCARD at_status at_store_provider_delete(struct at_store *s, const char *name,
+                                                struct at_err *e);
+/* Free a string array returned by at_store_provider_list / at_store_policy_list. */
+void at_store_strings_free(char **v, size_t count);
+
+/* Policies per (provider, attestation type name as in the API, e.g. "SgxEnclave"). */
+AT_NODISCARD at_status at_store_policy_set(struct at_store *s, const char *provider,
+                                           const char *type, const char *text, size_t text_len,
+                                           const char *jws, struct at_err *e);
+/* AT_E_NOT_FOUND when no policy is stored (the caller uses the default). */
+AT_NODISCARD at_status at_store_policy_get(struct at_store *s, const char *provider,
+                                           const char *type, struct at_policy_record *out,
+                                           struct at_err *e);
+/* Idempotent: ok when no policy is stored; AT_E_NOT_FOUND only if the provider is absent. */
+AT_NODISCARD at_status at_store_policy_reset(struct at_store *s, const char *provider,
+                                             const char *type, struct at_err *e);
+/* Types with a stored policy, sorted (free with at_store_strings_free); AT_E_NOT_FOUND if
+   the provider is absent. */
+AT_NODISCARD at_status at_store_policy_list(struct at_store *s, const char *provider,
+                                            char ***types, size_t *count, struct at_err *e);
+
+/*
+ * Signer certificates (DER) of an isolated provider, in insertion order. add fails with
+ * AT_E_BAD_VALUE if the same certificate (by SHA-256) is already there; both fail with
+ * AT_E_NOT_FOUND if the provider is absent.
+ */
+AT_NODISCARD at_status at_store_signer_add(struct at_store *s, const char *provider,
+                                           const uint8_t *der, size_t len, struct at_err *e);
+AT_NODISCARD at_status at_store_signer_list(struct at_store *s, const char *provider,
+                                            uint8_t ***ders, size_t **lens, size_t *count,
+                                            struct at_err *e);
+/* Free what at_store_signer_list returned. */
+void at_store_signers_free(uint8_t **ders, size_t *lens, size_t count);
+
+/*
+ * DCAP collateral, keyed by (tee "sgx"|"tdx", FMSPC, PCK CA "platform"|"processor").
+ * put replaces; get fills a sealed bundle (AT_E_NOT_FOUND when absent).
+ */
+AT_NODISCARD at_status at_store_collateral_put(struct at_store *s, const char *tee,
+                                               const uint8_t fmspc[6], const char *ca,
+                                               const struct at_dcap_collateral *c,
+                                               struct at_err *e);
+AT_NODISCARD at_status at_store_collateral_get(struct at_store *s, const char *tee,
+                                               const uint8_t fmspc[6], const char *ca,
+                                               struct at_dcap_collateral *out, struct at_err *e);
+
+/* A counter bumped on every write (cheap cache invalidation for compiled policies). */
+uint64_t at_store_generation(struct at_store *s);
+
+#endif
