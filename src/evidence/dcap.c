@@ -11,7 +11,9 @@
 #include "crypto/digest.h"
 #include "crypto/ecdsa.h"
 #include "crypto/roots.h"
+#include "crypto/x509.h"
 #include "evidence/dcap_collateral.h"
+#include "evidence/dcap_pck.h"
 #include "evidence/dcap_quote.h"
 #include "evidence/sgx_quote.h"
 #include "evidence/tcb_eval.h"
@@ -314,4 +316,89 @@ at_status at_dcap_verify(enum at_dcap_tee expect, const uint8_t *quote, size_t q
                          struct at_err *e)
 {
     return verify(expect, quote, quote_len, col, opts, res, e);
+}
+
+struct platform_obj {
+    struct at_cache_obj obj;
+    uint8_t fmspc[6];
+    const char *ca;
+};
+
+static void platform_destroy(struct at_cache_obj *o)
+{
+    free(o);
+}
+
+static at_status platform_of_chain(const uint8_t *pem, size_t len, uint8_t fmspc[6],
+                                   const char **ca, struct at_err *e)
+{
+    STACK_OF(X509) *chain = NULL;
+    AT_TRY(at_x509_pem_chain(pem, len, &chain, "pck_chain", e));
+    X509 *leaf = NULL;
+    for (int i = 0; i < sk_X509_num(chain); i++) {
+        if (at_x509_cn_is(sk_X509_value(chain, i), "Intel SGX PCK Certificate")) {
+            leaf = sk_X509_value(chain, i);
+        }
+    }
+    struct at_pck_ext ext;
+    at_status s = leaf != NULL ? at_pck_ext_parse(leaf, &ext, e)
+                               : at_fail_(e, AT_E_CHAIN, "pck_chain", __FILE__, __LINE__,
+                                          "pck_chain: no 'Intel SGX PCK Certificate'");
+    if (at_is_ok(s)) {
+        X509_NAME *issuer = X509_get_issuer_name(leaf);
+        int idx = X509_NAME_get_index_by_NID(issuer, NID_commonName, -1);
+        ASN1_STRING *cn = idx >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(issuer, idx))
+                                   : NULL;
+        const char *v = cn != NULL ? (const char *)ASN1_STRING_get0_data(cn) : "";
+        int n = cn != NULL ? ASN1_STRING_length(cn) : 0;
+        if (n == 25 && memcmp(v, "Intel SGX PCK Platform CA", 25) == 0) {
+            *ca = "platform";
+        } else if (n == 26 && memcmp(v, "Intel SGX PCK Processor CA", 26) == 0) {
+            *ca = "processor";
+        } else {
+            s = at_fail_(e, AT_E_CHAIN, "pck_chain", __FILE__, __LINE__,
+                         "pck_chain: PCK certificate is not issued by an Intel SGX PCK CA");
+        }
+        memcpy(fmspc, ext.fmspc, 6);
+    }
+    sk_X509_pop_free(chain, X509_free);
+    return s;
+}
+
+at_status at_dcap_quote_platform(const uint8_t *quote, size_t quote_len, struct at_cache *cache,
+                                 uint8_t fmspc[6], const char **ca, struct at_err *e)
+{
+    struct at_dcap_quote q;
+    AT_TRY(at_dcap_quote_parse(quote, quote_len, &q, e));
+    if (q.cert_type != 5) {
+        AT_FAIL(e, AT_E_COLLATERAL, "pck_chain",
+                "certification data type %u carries no PCK certificate to look collateral up by",
+                q.cert_type);
+    }
+    static const char domain[] = "attestd/dcap/platform";
+    uint8_t key[32];
+    if (cache != NULL) {
+        if (at_sha256_parts(key, domain, sizeof(domain), q.cert_data, q.cert_data_len, NULL) != 0) {
+            AT_FAIL(e, AT_E_CRYPTO, NULL, "digest failed");
+        }
+        struct platform_obj *hit = (struct platform_obj *)at_cache_get(cache, key, 0);
+        if (hit != NULL) {
+            memcpy(fmspc, hit->fmspc, 6);
+            *ca = hit->ca;
+            at_cache_obj_unref(&hit->obj);
+            return at_ok();
+        }
+    }
+    AT_TRY(platform_of_chain(q.cert_data, q.cert_data_len, fmspc, ca, e));
+    if (cache != NULL) {
+        struct platform_obj *o = calloc(1, sizeof(*o));
+        if (o != NULL) {
+            at_cache_obj_init(&o->obj, platform_destroy);
+            memcpy(o->fmspc, fmspc, 6);
+            o->ca = *ca;
+            at_cache_put(cache, key, &o->obj, INT64_MIN, INT64_MAX);
+            at_cache_obj_unref(&o->obj);
+        }
+    }
+    return at_ok();
 }

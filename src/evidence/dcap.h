@@ -49,4 +49,13 @@ AT_NODISCARD at_status at_dcap_verify(enum at_dcap_tee expect, const uint8_t *qu
                                       const struct at_dcap_verify_opts *opts,
                                       struct at_dcap_result *res, struct at_err *e);
 
+/*
+ * Which platform a quote's PCK chain names, to look its collateral up: the FMSPC and
+ * the PCK CA kind ("platform" or "processor"). Nothing is verified here (at_dcap_verify
+ * does that); results are cached by the chain's bytes when cache != NULL.
+ */
+AT_NODISCARD at_status at_dcap_quote_platform(const uint8_t *quote, size_t quote_len,
+                                              struct at_cache *cache, uint8_t fmspc[6],
+                                              const char **ca, struct at_err *e);
+
 #endif

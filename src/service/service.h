@@ -1,0 +1,106 @@
+/*
+ * attestd's use cases, independent of HTTP: each is one function taking a request
+ * struct and filling a result struct. The server (src/server) decodes HTTP into
+ * these and encodes the results; tests call them directly.
+ *
+ * Thread-safe: one struct at_service serves all worker threads.
+ */
+#ifndef AT_SERVICE_SERVICE_H
+#define AT_SERVICE_SERVICE_H
+
+#include "base/status.h"
+#include "store/store.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+/* Attestation types of the MAA API (path segment /attest/{type}). */
+enum at_att_type {
+    AT_ATT_SGX_ENCLAVE,
+    AT_ATT_OPEN_ENCLAVE,
+    AT_ATT_TDX_VM,
+    AT_ATT_SEV_SNP_VM,
+    AT_ATT_TPM,
+};
+
+/* Canonical name ("SgxEnclave", ...). */
+const char *at_att_type_name(enum at_att_type t);
+/* Case-insensitive parse of a path segment; AT_E_NOT_FOUND for unknown types. */
+AT_NODISCARD at_status at_att_type_parse(const char *s, size_t len, enum at_att_type *out,
+                                         struct at_err *e);
+
+struct at_service_config {
+    struct at_store *store;      /* borrowed */
+    const char *issuer_base;     /* e.g. "https://localhost:8443"; the provider path is appended */
+    bool fixed_time;             /* replay clock: verify and issue as of `fixed_now` */
+    int64_t fixed_now;
+    const char *sgx_root_pem_path; /* replaces the pinned Intel SGX Root CA (tests only), or NULL */
+};
+
+struct at_service;
+
+AT_NODISCARD at_status at_service_new(const struct at_service_config *cfg,
+                                      struct at_service **out, struct at_err *e);
+void at_service_free(struct at_service *svc);
+
+/* The time used for verification and token issue (the replay clock when fixed). */
+int64_t at_service_now(const struct at_service *svc);
+
+/* Runtime / init-time data as the request carries it. */
+struct at_data {
+    bool present;
+    const char *data_b64; /* base64url (padding and standard alphabet tolerated) */
+    size_t data_b64_len;
+    bool is_json;         /* dataType "JSON" (else "Binary") */
+};
+
+struct at_attest_request {
+    const char *provider;        /* provider name; NULL = default */
+    const char *issuer;          /* attest URI of the provider as the client reached it (iss) */
+    enum at_att_type type;
+    const char *evidence_b64;    /* "quote" (SGX, TDX) or "report" (OE, SNP), base64url */
+    size_t evidence_b64_len;
+    struct at_data runtime_data;
+    struct at_data init_time_data;
+    const char *draft_policy;    /* draftPolicyForAttestation, or NULL */
+    size_t draft_policy_len;
+    const char *nonce;           /* or NULL */
+};
+
+struct at_attest_result {
+    char *token;                 /* the JWT (heap) on success */
+    json_t *explain;             /* on a policy denial: the engine's explanation (new ref) */
+};
+
+void at_attest_result_clear(struct at_attest_result *r);
+
+/*
+ * The attestation flow: decode → verify (collateral from the store) → bind runtime/init
+ * data → evaluate the stored, default or draft policy → sign. Errors carry MAA codes via
+ * at_service_error_code(): InvalidParameter for evidence/binding failures,
+ * PolicyEvaluationError for a denial, PolicyParsingError for a bad draft policy.
+ */
+AT_NODISCARD at_status at_service_attest(struct at_service *svc,
+                                         const struct at_attest_request *req,
+                                         struct at_attest_result *res, struct at_err *e);
+
+/* The MAA error code string for a failed call ("InvalidParameter", ...). */
+const char *at_service_error_code(const struct at_err *e);
+
+/* JWKS of a provider (new reference), or NULL with e set (AT_E_NOT_FOUND). */
+json_t *at_service_jwks(struct at_service *svc, const char *provider, struct at_err *e);
+/* OpenID metadata for the given issuer (new reference). */
+json_t *at_service_openid(struct at_service *svc, const char *issuer);
+
+/*
+ * Provider management (used by attestctl locally until the management plane lands):
+ * create generates the provider's signing key and certificate.
+ */
+AT_NODISCARD at_status at_service_provider_create(struct at_store *store, const char *name,
+                                                  enum at_provider_mode mode, const char *alg,
+                                                  int64_t now, struct at_err *e);
+/* Ensure the default provider exists (first start). */
+AT_NODISCARD at_status at_service_ensure_default(struct at_store *store, int64_t now,
+                                                 struct at_err *e);
+
+#endif
