@@ -88,7 +88,7 @@ static at_status decode_data(const struct at_data *d, const char *what, uint8_t 
 
 /* SHA-256(data) must equal `field[0,32)` (constant-time). */
 static at_status bind(const uint8_t *data, size_t len, const struct at_claim *field,
-                      const char *what, const char *check, struct at_err *e)
+                      const char *what, const char *where, const char *check, struct at_err *e)
 {
     if (field == NULL || field->kind != AT_CLAIM_BYTES || field->v.bytes.len < 32) {
         AT_FAIL(e, AT_E_INTERNAL, check, "%s: the evidence has no field to bind it to", what);
@@ -99,7 +99,7 @@ static at_status bind(const uint8_t *data, size_t len, const struct at_claim *fi
     }
     if (!at_ct_equal(h, field->v.bytes.p, 32)) {
         AT_FAIL(e, AT_E_MISMATCH, check,
-                "SHA-256 of %s does not match the report data in the evidence", what);
+                "SHA-256 of %s does not match %s of the evidence", what, where);
     }
     return at_ok();
 }
@@ -157,7 +157,8 @@ static at_status build_incoming(const struct at_attest_request *req, struct atte
                                                sgx ? "x-ms-sgx-report-data" : "tdx_report_data",
                                                NULL);
     if (c->runtime != NULL || req->runtime_data.present) {
-        AT_TRY(bind(c->runtime, c->runtime_len, rd, "runtimeData", "runtime_data_binding", e));
+        AT_TRY(bind(c->runtime, c->runtime_len, rd, "runtimeData", "REPORTDATA[0,32)",
+                    "runtime_data_binding", e));
         if (c->runtime_json != NULL) {
             AT_TRY(at_claims_add_json(&c->incoming, "x-ms-runtime", NULL, c->runtime_json, e));
         } else if (sgx) {
@@ -178,7 +179,7 @@ static at_status build_incoming(const struct at_attest_request *req, struct atte
         /* SGX KSS: SHA-256(initTimeData) = CONFIGID[0,32) (claim-sets.md §1). */
         AT_TRY(bind(c->inittime, c->inittime_len,
                     at_claims_find(&c->vr.claims, "x-ms-sgx-config-id", NULL), "initTimeData",
-                    "init_time_data_binding", e));
+                    "CONFIGID[0,32)", "init_time_data_binding", e));
         if (c->inittime_json != NULL) {
             AT_TRY(at_claims_add_json(&c->incoming, "x-ms-inittime", NULL, c->inittime_json, e));
         }
@@ -306,7 +307,8 @@ static at_status attest(struct at_service *svc, const struct at_attest_request *
     if (!at_is_ok(s)) {
         json_t *x = json_object();
         if (x != NULL) {
-            json_object_set(x, "verdict", json_string(at_policy_verdict_name(c->pr.verdict)));
+            json_object_set_new(x, "verdict",
+                                json_string(at_policy_verdict_name(c->pr.verdict)));
             if (c->pr.detail != NULL) {
                 json_object_set(x, "detail", c->pr.detail);
             }
