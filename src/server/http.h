@@ -1,0 +1,111 @@
+/*
+ * The attestd HTTP layer: libmicrohttpd over TLS, request bodies with a cap,
+ * MAA-shaped responses, the route table (routes.c), the operational log and the
+ * first-start TLS certificate (tls_selfsigned.c). No attestation logic here:
+ * handlers decode HTTP into service requests and encode the results.
+ */
+#ifndef AT_SERVER_HTTP_H
+#define AT_SERVER_HTTP_H
+
+#include "base/status.h"
+#include "server/config.h"
+#include "service/service.h"
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* ---- operational log (stderr; never tokens, evidence or keys) ---- */
+
+void at_log_set_level(enum at_log_level l);
+bool at_log_enabled(enum at_log_level l);
+void at_log(enum at_log_level l, const char *fmt, ...) AT_PRINTF(2, 3);
+
+/* ---- the server ---- */
+
+/* TLS 1.2 minimum, 1.3 preferred, AEAD ciphers with ECDHE only (GnuTLS syntax). */
+#define AT_TLS_PRIORITIES                                                                          \
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"            \
+    "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
+
+/* Fixed limits (config keys cover the rest; docs/configuration.md). */
+#define AT_HTTP_CONN_MEMORY_LIMIT (64u * 1024u) /* per connection: bounds headers + URI */
+#define AT_HTTP_PER_IP_LIMIT      64u
+#define AT_HTTP_CONN_LIMIT        4096u
+#define AT_HTTP_DRAIN_MS          10000u /* graceful shutdown: wait for in-flight requests */
+#define AT_HTTP_DRAIN_BYTES       (1024u * 1024u) /* unread body read past a refusal, then close */
+
+struct at_server {
+    const struct at_config *cfg; /* borrowed, read-only while running */
+    struct at_service *svc;      /* borrowed */
+    struct at_store *store;      /* borrowed; used to resolve provider names */
+    struct MHD_Daemon *daemon;
+    atomic_uint inflight; /* requests between first callback and completion */
+    uint16_t port;        /* the bound port */
+};
+
+/*
+ * Start the daemon on cfg->listen_addr with the PEM certificate and key (both
+ * NUL-terminated; the caller zeroizes the key after this returns).
+ */
+AT_NODISCARD at_status at_http_start(struct at_server *srv, const char *cert_pem,
+                                     const char *key_pem, struct at_err *e);
+/* Stop accepting, wait up to AT_HTTP_DRAIN_MS for in-flight requests, stop. */
+void at_http_stop(struct at_server *srv);
+
+/* ---- responses ---- */
+
+struct at_response {
+    unsigned status;
+    char *body; /* heap JSON text (free()) */
+    size_t body_len;
+    const char *allow; /* static Allow header value for 405, or NULL */
+};
+
+/* JSON response; steals the reference to `doc`. */
+void at_resp_json(struct at_response *r, unsigned status, json_t *doc);
+/* {"error":{"code":...,"message":...[,"details":details]}}; steals `details` (may be NULL). */
+void at_resp_error(struct at_response *r, unsigned status, const char *code, const char *msg,
+                   json_t *details);
+
+/* ---- routes (routes.c) ---- */
+
+enum at_route_id { AT_ROUTE_CERTS, AT_ROUTE_OPENID, AT_ROUTE_ATTEST };
+
+/* What the URL selected; views point into the URL string MHD owns. */
+struct at_route {
+    enum at_route_id id;
+    char provider[AT_PROVIDER_NAME_MAX + 1]; /* from /providers/{name}, or "" */
+    const char *arg;                         /* /attest/{type}: the type segment */
+    size_t arg_len;
+};
+
+/*
+ * Match method + path. On false, `err` holds the 404/405 answer. Bodies are
+ * only read for routes that take one (POST /attest/...).
+ */
+bool at_routes_match(const char *url, const char *method, struct at_route *rt,
+                     struct at_response *err);
+
+/* Handle a matched request with its complete body. `req_id` is for the log. */
+void at_routes_handle(struct at_server *srv, struct MHD_Connection *conn, const struct at_route *rt,
+                      const char *body, size_t body_len, const char *req_id,
+                      char provider_out[AT_PROVIDER_NAME_MAX + 1], struct at_response *out);
+
+/* ---- first-start TLS certificate (tls_selfsigned.c) ---- */
+
+/*
+ * Make sure <data_dir>/tls/cert.pem + key.pem exist (EC P-256, SAN localhost,
+ * 127.0.0.1, ::1; one year), generating them once; paths are written to the
+ * caller's buffers. With `create` false only checks what is there.
+ */
+AT_NODISCARD at_status at_tls_selfsigned_ensure(const char *data_dir, bool create, char *cert_path,
+                                                size_t cert_cap, char *key_path, size_t key_cap,
+                                                struct at_err *e);
+
+/* Check a PEM certificate + key pair (parse both, key matches cert); warn if expired. */
+AT_NODISCARD at_status at_tls_check_pair(const char *cert_pem, size_t cert_len, const char *key_pem,
+                                         size_t key_len, int64_t now, struct at_err *e);
+
+#endif

@@ -1,0 +1,427 @@
+/*
+ * attestd: arguments, configuration, start-up, signals and shutdown.
+ *
+ *   attestd [--config FILE] [--listen ADDR:PORT] [--data-dir DIR]
+ *           [--tls-cert PEM --tls-key PEM] [--fixed-time RFC3339]
+ *   attestd --check-config [same options]
+ *
+ * Order of precedence: embedded defaults < $ATTESTD_DATA_DIR < config file <
+ * command line (docs/configuration.md).
+ */
+#include "base/fileio.h"
+#include "base/secure.h"
+#include "base/timeutil.h"
+#include "server/http.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PEM_MAX (1024u * 1024u)
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: attestd [--config FILE] [--listen ADDR:PORT] [--data-dir DIR]\n"
+            "               [--tls-cert PEM --tls-key PEM] [--fixed-time RFC3339]\n"
+            "       attestd --check-config [same options]\n"
+            "\n"
+            "  --config FILE        key = value configuration file (docs/configuration.md)\n"
+            "  --listen ADDR:PORT   listen address (default %s; [v6]:port for IPv6;\n"
+            "                       port 0 picks a free port)\n"
+            "  --data-dir DIR       state directory (default $ATTESTD_DATA_DIR or %s)\n"
+            "  --tls-cert PEM       TLS certificate chain (default: self-signed in DIR/tls)\n"
+            "  --tls-key PEM        TLS private key\n"
+            "  --fixed-time T       replay clock: verify and issue as of T (tests only)\n"
+            "  --check-config       validate everything, print \"config ok\", exit 0 or 1\n"
+            "  --version, --help\n",
+            AT_CONFIG_LISTEN_DEFAULT, AT_CONFIG_DATA_DIR_DEFAULT);
+}
+
+static void print_err(const char *what, const struct at_err *e)
+{
+    fprintf(stderr, "attestd: error: %s%s%s\n", what != NULL ? what : "", what != NULL ? ": " : "",
+            e->msg[0] != '\0' ? e->msg : at_code_name(e->code));
+}
+
+/* ---- arguments ---- */
+
+struct args {
+    const char *config;
+    const char *values[AT_CFG_KEY_COUNT]; /* command-line overrides */
+    bool check;
+};
+
+enum { OPT_TLS_CERT = 256, OPT_TLS_KEY, OPT_FIXED_TIME, OPT_CHECK, OPT_VERSION };
+
+/* 0 = run, 1 = done (help/version printed), 2 = usage error. */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"listen", required_argument, NULL, 'l'},
+        {"data-dir", required_argument, NULL, 'd'},
+        {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+        {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+        {"fixed-time", required_argument, NULL, OPT_FIXED_TIME},
+        {"check-config", no_argument, NULL, OPT_CHECK},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    memset(a, 0, sizeof(*a));
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            a->config = optarg;
+            break;
+        case 'l':
+            a->values[AT_CFG_LISTEN] = optarg;
+            break;
+        case 'd':
+            a->values[AT_CFG_DATA_DIR] = optarg;
+            break;
+        case OPT_TLS_CERT:
+            a->values[AT_CFG_TLS_CERT] = optarg;
+            break;
+        case OPT_TLS_KEY:
+            a->values[AT_CFG_TLS_KEY] = optarg;
+            break;
+        case OPT_FIXED_TIME:
+            a->values[AT_CFG_FIXED_TIME] = optarg;
+            break;
+        case OPT_CHECK:
+            a->check = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 1;
+        case OPT_VERSION:
+            printf("attestd %s\n", ATTESTD_VERSION);
+            return 1;
+        default:
+            fprintf(stderr, "attestd: error: unknown option or missing value: %s\n",
+                    optind > 0 && optind <= argc ? argv[optind - 1] : "?");
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "attestd: error: unexpected argument: %s\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    return 0;
+}
+
+static const char *const opt_names[AT_CFG_KEY_COUNT] = {
+    [AT_CFG_LISTEN] = "--listen",         [AT_CFG_DATA_DIR] = "--data-dir",
+    [AT_CFG_TLS_CERT] = "--tls-cert",     [AT_CFG_TLS_KEY] = "--tls-key",
+    [AT_CFG_FIXED_TIME] = "--fixed-time",
+};
+
+/* Defaults, environment, file, command line; false after printing the error. */
+static bool build_config(const struct args *a, struct at_config *cfg)
+{
+    struct at_err e;
+    at_err_init(&e);
+    at_config_init(cfg);
+    const char *env = getenv("ATTESTD_DATA_DIR");
+    if (env != NULL && env[0] != '\0' &&
+        !at_is_ok(at_config_set(cfg, AT_CFG_DATA_DIR, env, strlen(env), &e))) {
+        print_err("ATTESTD_DATA_DIR", &e);
+        return false;
+    }
+    if (a->config != NULL && !at_is_ok(at_config_load(cfg, a->config, &e))) {
+        print_err(NULL, &e);
+        return false;
+    }
+    for (unsigned k = 0; k < AT_CFG_KEY_COUNT; k++) {
+        const char *v = a->values[k];
+        if (v != NULL && !at_is_ok(at_config_set(cfg, (enum at_config_key)k, v, strlen(v), &e))) {
+            print_err(opt_names[k], &e);
+            return false;
+        }
+    }
+    if (!at_is_ok(at_config_check(cfg, &e))) {
+        print_err(NULL, &e);
+        return false;
+    }
+    return true;
+}
+
+/* ---- TLS material ---- */
+
+struct tls_files {
+    char cert_path[4200];
+    char key_path[4200];
+    bool self_signed;
+};
+
+static at_status tls_paths(const struct at_config *cfg, bool create, struct tls_files *t,
+                           struct at_err *e)
+{
+    memset(t, 0, sizeof(*t));
+    if (cfg->tls_cert != NULL) {
+        snprintf(t->cert_path, sizeof(t->cert_path), "%s", cfg->tls_cert);
+        snprintf(t->key_path, sizeof(t->key_path), "%s", cfg->tls_key);
+        return at_ok();
+    }
+    t->self_signed = true;
+    return at_tls_selfsigned_ensure(cfg->data_dir, create, t->cert_path, sizeof(t->cert_path),
+                                    t->key_path, sizeof(t->key_path), e);
+}
+
+/* Read cert + key; the key buffer is a secret (the caller wipes it with at_free_secret). */
+static at_status tls_load(const struct tls_files *t, int64_t now, uint8_t **cert, size_t *cert_len,
+                          uint8_t **key, size_t *key_len, struct at_err *e)
+{
+    AT_TRY(at_file_read(t->cert_path, PEM_MAX, cert, cert_len, e));
+    at_status st = at_file_read(t->key_path, PEM_MAX, key, key_len, e);
+    if (!at_is_ok(st)) {
+        free(*cert);
+        return st;
+    }
+    st = at_tls_check_pair((const char *)*cert, *cert_len, (const char *)*key, *key_len, now, e);
+    if (!at_is_ok(st)) {
+        free(*cert);
+        at_free_secret(*key, *key_len);
+    }
+    return st;
+}
+
+static at_status check_root_pem(const char *path, struct at_err *e)
+{
+    uint8_t *buf;
+    size_t len;
+    AT_TRY(at_file_read(path, PEM_MAX, &buf, &len, e));
+    BIO *b = BIO_new_mem_buf(buf, (int)len);
+    X509 *x = b != NULL ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    bool ok = x != NULL;
+    X509_free(x);
+    BIO_free(b);
+    free(buf);
+    AT_ENSURE(ok, e, AT_E_BAD_VALUE, "sgx_root_ca", "%s holds no PEM certificate", path);
+    return at_ok();
+}
+
+/* ---- --check-config ---- */
+
+static int check_config(const struct at_config *cfg)
+{
+    int errors = 0;
+    struct at_err e;
+    at_err_init(&e);
+    if (at_path_exists(cfg->data_dir) && !at_path_is_dir(cfg->data_dir)) {
+        fprintf(stderr, "attestd: error: data_dir %s is not a directory\n", cfg->data_dir);
+        errors++;
+    }
+    struct tls_files t;
+    if (!at_is_ok(tls_paths(cfg, false, &t, &e))) {
+        print_err("TLS", &e);
+        errors++;
+    } else if (t.self_signed && !at_path_exists(t.cert_path)) {
+        fprintf(stderr, "attestd: note: a self-signed TLS certificate will be generated in %s\n",
+                t.cert_path);
+    } else {
+        uint8_t *cert, *key;
+        size_t cert_len, key_len;
+        at_err_init(&e);
+        if (!at_is_ok(tls_load(&t, at_time_now(), &cert, &cert_len, &key, &key_len, &e))) {
+            print_err("TLS", &e);
+            errors++;
+        } else {
+            free(cert);
+            at_free_secret(key, key_len);
+        }
+    }
+    if (cfg->sgx_root_ca != NULL) {
+        at_err_init(&e);
+        if (!at_is_ok(check_root_pem(cfg->sgx_root_ca, &e))) {
+            print_err("sgx_root_ca", &e);
+            errors++;
+        }
+    }
+    if (errors != 0) {
+        return 1;
+    }
+    printf("config ok\n");
+    return 0;
+}
+
+/* ---- run ---- */
+
+/* mkdir -p with mode 0700 for the directories it creates. */
+static at_status make_dirs(const char *path, struct at_err *e)
+{
+    char buf[AT_CONFIG_PATH_MAX + 1];
+    size_t n = strlen(path);
+    AT_ENSURE(n > 0 && n < sizeof(buf), e, AT_E_BAD_VALUE, "data_dir", "bad data_dir");
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0') {
+            continue;
+        }
+        char saved = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
+            AT_FAIL(e, AT_E_IO, "data_dir", "cannot create %s: %s", buf, strerror(errno));
+        }
+        buf[i] = saved;
+    }
+    AT_ENSURE(at_path_is_dir(path), e, AT_E_IO, "data_dir", "%s is not a directory", path);
+    return at_ok();
+}
+
+static int run(const struct at_config *cfg)
+{
+    struct at_err e;
+    at_err_init(&e);
+    int rc = 1;
+    struct at_store *store = NULL;
+    struct at_service *svc = NULL;
+    uint8_t *cert = NULL, *key = NULL;
+    size_t cert_len = 0, key_len = 0;
+    struct at_server srv;
+    memset(&srv, 0, sizeof(srv));
+    char when[32] = "";
+
+    if (cfg->fixed_time) {
+        at_time_format(cfg->fixed_now, when, sizeof(when));
+        at_log(AT_LOG_WARN, "replay clock: verifying as of %s; never use in production", when);
+    }
+    if (cfg->sgx_root_ca != NULL) {
+        at_log(AT_LOG_WARN,
+               "!!! sgx_root_ca = %s REPLACES the pinned Intel SGX Root CA: "
+               "evidence from this root is trusted; for tests only, never in "
+               "production !!!",
+               cfg->sgx_root_ca);
+    }
+    int64_t now = cfg->fixed_time ? cfg->fixed_now : at_time_now();
+
+    struct tls_files t;
+    if (!at_is_ok(make_dirs(cfg->data_dir, &e)) || !at_is_ok(tls_paths(cfg, true, &t, &e)) ||
+        !at_is_ok(tls_load(&t, at_time_now(), &cert, &cert_len, &key, &key_len, &e))) {
+        print_err(NULL, &e);
+        goto out;
+    }
+    if (!at_is_ok(at_store_open(cfg->data_dir, &store, &e))) {
+        print_err("store", &e);
+        goto out;
+    }
+    if (!at_is_ok(at_service_ensure_default(store, now, &e))) {
+        print_err("default provider", &e);
+        goto out;
+    }
+    char issuer_base[AT_CONFIG_URL_MAX + 80];
+    if (cfg->public_url != NULL) {
+        snprintf(issuer_base, sizeof(issuer_base), "%s", cfg->public_url);
+    } else {
+        snprintf(issuer_base, sizeof(issuer_base), "https://localhost:%u",
+                 (unsigned)cfg->listen_addr.port);
+    }
+    struct at_service_config scfg = {
+        .store = store,
+        .issuer_base = issuer_base,
+        .fixed_time = cfg->fixed_time,
+        .fixed_now = cfg->fixed_now,
+        .sgx_root_pem_path = cfg->sgx_root_ca,
+    };
+    if (!at_is_ok(at_service_new(&scfg, &svc, &e))) {
+        print_err("service", &e);
+        goto out;
+    }
+
+    /* Block the shutdown signals before MHD starts its threads, so only sigwait sees them. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    srv.cfg = cfg;
+    srv.svc = svc;
+    srv.store = store;
+    at_status st = at_http_start(&srv, (const char *)cert, (const char *)key, &e);
+    /* GnuTLS holds its own copy now; ours goes. */
+    at_free_secret(key, key_len);
+    key = NULL;
+    if (!at_is_ok(st)) {
+        print_err(NULL, &e);
+        goto out;
+    }
+    if (t.self_signed) {
+        at_log(AT_LOG_INFO,
+               "TLS certificate (self-signed): %s; try: curl --cacert %s "
+               "https://localhost:%u/.well-known/openid-configuration",
+               t.cert_path, t.cert_path, (unsigned)srv.port);
+    } else {
+        at_log(AT_LOG_INFO, "TLS certificate: %s", t.cert_path);
+    }
+    at_log(AT_LOG_INFO, "attestd %s: data %s, %u thread(s), max body %zu bytes", ATTESTD_VERSION,
+           cfg->data_dir, cfg->threads, cfg->max_body_bytes);
+    /* The one line scripts wait for (exact format). */
+    fprintf(stderr, "attestd: listening on https://%s:%u\n", cfg->listen_addr.host,
+            (unsigned)srv.port);
+    fflush(stderr);
+
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&sigs, &sig) != 0) {
+            continue;
+        }
+        if (sig == SIGHUP) {
+            at_log(AT_LOG_INFO, "SIGHUP ignored (reload is not supported yet)");
+            continue;
+        }
+        at_log(AT_LOG_INFO, "%s: stopping (draining in-flight requests)",
+               sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        break;
+    }
+    at_http_stop(&srv);
+    at_log(AT_LOG_INFO, "stopped");
+    rc = 0;
+out:
+    if (srv.daemon != NULL) {
+        at_http_stop(&srv);
+    }
+    if (key != NULL) {
+        at_free_secret(key, key_len);
+    }
+    free(cert);
+    at_service_free(svc);
+    if (store != NULL) {
+        at_store_close(store);
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct args a;
+    int r = parse_args(argc, argv, &a);
+    if (r != 0) {
+        return r == 1 ? 0 : 2;
+    }
+    struct at_config cfg;
+    if (!build_config(&a, &cfg)) {
+        at_config_clear(&cfg);
+        return 1;
+    }
+    at_log_set_level(cfg.log_level);
+    int rc = a.check ? check_config(&cfg) : run(&cfg);
+    at_config_clear(&cfg);
+    return rc;
+}
