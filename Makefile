@@ -32,10 +32,14 @@ fuzz:
 
 bench: build
 	./scripts/run-bench.sh $(BUILD)
+	@if [ -x bench/bench_http.sh ]; then bench/bench_http.sh $(BUILD); fi
 
+# Start attestd with its embedded defaults: https://127.0.0.1:8443, store and a
+# self-signed TLS certificate under ./run (curl --cacert run/tls/cert.pem ...).
+DATA_DIR ?= run
 run: build
-	@echo "attestd (the HTTPS daemon) arrives with the data-plane issue; attestctl is built:"
-	./$(BUILD)/attestctl --help
+	mkdir -p $(DATA_DIR)
+	./$(BUILD)/attestd --data-dir $(DATA_DIR)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -1,0 +1,327 @@
+#!/usr/bin/env python3
+"""Shared helpers for the attestd integration, SDK and HTTP benchmark tests.
+
+Standard library only. Used as a module by test_server.py and as a command by
+tests/sdk/run.sh and bench/bench_http.sh:
+
+    python3 harness.py serve --build-dir BUILD --workdir DIR [--providers p2,p3]
+
+sets up synthetic evidence (gen_evidence), a data dir with the collateral
+imported, a config pinning the test root, starts attestd on 127.0.0.1:0 with
+--fixed-time = t0 + 1 day (t0 = now - 1 day, so tokens are valid by the real
+clock too), prints ONE JSON line to stdout:
+
+    {"port": N, "base": "https://localhost:N", "ca": ".../tls/cert.pem",
+     "evidence": DIR, "data_dir": DIR, "fixed_time": EPOCH, "pid": PID}
+
+then waits for SIGTERM/SIGINT (or EOF on stdin with --stdin-eof), stops the
+daemon with SIGTERM and exits with the daemon's exit status.
+"""
+
+import argparse
+import base64
+import hashlib
+import http.client
+import json
+import os
+import re
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+READY_RE = re.compile(r"attestd: listening on https://([^\s:/]+|\[[^\]]+\]):(\d+)")
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(s):
+    if isinstance(s, str):
+        s = s.encode("ascii")
+    return base64.urlsafe_b64decode(s + b"=" * (-len(s) % 4))
+
+
+def rfc3339(epoch):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def parse_rfc3339(s):
+    import calendar
+    return calendar.timegm(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def policy_hash(text):
+    """x-ms-policy-hash: b64url(SHA-256(UTF-8(b64url(UTF-8(policy text)))))."""
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    return b64url(hashlib.sha256(b64url(text).encode("ascii")).digest())
+
+
+def binary(build_dir, name):
+    for cand in (os.path.join(build_dir, name), os.path.join(build_dir, "bin", name)):
+        if os.path.isfile(cand) and os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+def run(cmd, check=True, **kw):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+    if check and p.returncode != 0:
+        raise RuntimeError("command failed (%d): %s\nstdout: %s\nstderr: %s" % (
+            p.returncode, " ".join(cmd), p.stdout.decode(errors="replace"),
+            p.stderr.decode(errors="replace")))
+    return p
+
+
+def gen_evidence(build_dir, outdir, t0=None):
+    tool = binary(build_dir, "gen_evidence")
+    if tool is None:
+        raise RuntimeError("gen_evidence not built in %s" % build_dir)
+    cmd = [tool, outdir]
+    if t0 is not None:
+        cmd += ["--t0", str(int(t0))]
+    run(cmd)
+    with open(os.path.join(outdir, "expected.json")) as f:
+        return json.load(f)
+
+
+def read(path, mode="rb"):
+    with open(path, mode) as f:
+        return f.read()
+
+
+class Daemon:
+    """One attestd process; stderr is collected for diagnostics."""
+
+    def __init__(self, build_dir, data_dir, config=None, fixed_time=None, extra=None):
+        self.exe = binary(build_dir, "attestd")
+        if self.exe is None:
+            raise RuntimeError("attestd not built in %s" % build_dir)
+        self.data_dir = data_dir
+        self.cmd = [self.exe, "--listen", "127.0.0.1:0", "--data-dir", data_dir]
+        if config:
+            self.cmd += ["--config", config]
+        if fixed_time is not None:
+            self.cmd += ["--fixed-time", fixed_time if isinstance(fixed_time, str)
+                         else rfc3339(fixed_time)]
+        self.cmd += extra or []
+        self.proc = None
+        self.port = None
+        self.lines = []
+        self._ready = threading.Event()
+        self._lock = threading.Lock()
+
+    @property
+    def ca(self):
+        return os.path.join(self.data_dir, "tls", "cert.pem")
+
+    def _reader(self):
+        for raw in iter(self.proc.stderr.readline, b""):
+            line = raw.decode("utf-8", errors="replace").rstrip("\n")
+            with self._lock:
+                self.lines.append(line)
+            m = READY_RE.search(line)
+            if m and not self._ready.is_set():
+                self.port = int(m.group(2))
+                self._ready.set()
+        self._ready.set()
+
+    def start(self, timeout=30):
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self._thread = threading.Thread(target=self._reader, daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout) or self.port is None:
+            rc = self.proc.poll()
+            self.kill()
+            raise RuntimeError("attestd did not become ready (rc=%s): %s\n%s" % (
+                rc, " ".join(self.cmd), self.log()))
+        return self.port
+
+    def log(self):
+        with self._lock:
+            return "\n".join(self.lines)
+
+    def stop(self, timeout=25):
+        """SIGTERM and wait; returns the exit status (None if it had to be killed)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                return None
+        self._thread.join(5)
+        return self.proc.returncode
+
+    def restart(self, timeout=30):
+        """Stop (SIGTERM) and start again with the same arguments; returns the exit status."""
+        rc = self.stop()
+        self.proc = None
+        self.port = None
+        self._ready = threading.Event()
+        self.start(timeout)
+        return rc
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # lower-case names
+        self.body = body
+        try:
+            self.json = json.loads(body.decode("utf-8")) if body else None
+        except (ValueError, UnicodeDecodeError):
+            self.json = None
+
+    def error_code(self):
+        try:
+            return self.json["error"]["code"]
+        except (TypeError, KeyError):
+            return None
+
+    def error_message(self):
+        try:
+            return self.json["error"]["message"]
+        except (TypeError, KeyError):
+            return None
+
+    def __repr__(self):
+        return "HTTP %d %s" % (self.status, self.body[:400].decode("utf-8", errors="replace"))
+
+
+class Client:
+    """HTTPS client verifying the server certificate against `ca` for host `localhost`."""
+
+    def __init__(self, port, ca, host="localhost", timeout=30):
+        self.port = port
+        self.host = host
+        self.timeout = timeout
+        self.ctx = ssl.create_default_context(cafile=ca)
+        self.ctx.check_hostname = True
+        self.ctx.verify_mode = ssl.CERT_REQUIRED
+        self.base = "https://%s:%d" % (host, port)
+
+    def connection(self):
+        return http.client.HTTPSConnection(self.host, self.port, context=self.ctx,
+                                           timeout=self.timeout)
+
+    def request(self, method, path, body=None, headers=None, conn=None):
+        own = conn is None
+        if own:
+            conn = self.connection()
+        hdrs = {"Accept": "application/json"}
+        if body is not None:
+            if not isinstance(body, (bytes, bytearray)):
+                body = json.dumps(body).encode("utf-8")
+            hdrs["Content-Type"] = "application/json"
+        hdrs.update(headers or {})
+        try:
+            conn.request(method, path, body=body, headers=hdrs)
+            r = conn.getresponse()
+            data = r.read()
+            return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+        finally:
+            if own:
+                conn.close()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body, **kw):
+        return self.request("POST", path, body=body, **kw)
+
+
+def attestctl(build_dir, data_dir, *args, check=True):
+    exe = binary(build_dir, "attestctl")
+    if exe is None:
+        raise RuntimeError("attestctl not built in %s" % build_dir)
+    return run([exe, "--data-dir", data_dir] + list(args), check=check)
+
+
+def setup_synthetic(build_dir, workdir, providers=(), t0=None):
+    """Evidence + data dir + config; returns a dict describing them (daemon not started)."""
+    if t0 is None:
+        t0 = int(time.time()) - 86400
+    evdir = os.path.join(workdir, "evidence")
+    data_dir = os.path.join(workdir, "data")
+    os.makedirs(evdir, exist_ok=True)
+    os.makedirs(data_dir, exist_ok=True)
+    expected = gen_evidence(build_dir, evdir, t0)
+    attestctl(build_dir, data_dir, "collateral", "import", os.path.join(evdir, "collateral-sgx"))
+    attestctl(build_dir, data_dir, "collateral", "import", os.path.join(evdir, "collateral-tdx"))
+    for name in providers:
+        attestctl(build_dir, data_dir, "provider", "create", name)
+    config = os.path.join(workdir, "attestd.conf")
+    with open(config, "w") as f:
+        f.write("# integration test config\nsgx_root_ca = %s\n" % os.path.join(evdir, "root.pem"))
+    return {
+        "evidence": evdir,
+        "data_dir": data_dir,
+        "config": config,
+        "expected": expected,
+        "t0": expected["t0"],
+        "fixed_time": expected["t0"] + 86400,
+    }
+
+
+def serve_main(argv):
+    ap = argparse.ArgumentParser(prog="harness.py serve")
+    ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--providers", default="")
+    ap.add_argument("--stdin-eof", action="store_true",
+                    help="also stop when stdin reaches EOF")
+    a = ap.parse_args(argv)
+    providers = [p for p in a.providers.split(",") if p]
+    env = setup_synthetic(a.build_dir, a.workdir, providers)
+    d = Daemon(a.build_dir, env["data_dir"], env["config"], env["fixed_time"])
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        port = d.start()
+    except RuntimeError as ex:
+        print(str(ex), file=sys.stderr)
+        return 1
+    info = {"port": port, "base": "https://localhost:%d" % port, "ca": d.ca,
+            "evidence": env["evidence"], "data_dir": env["data_dir"],
+            "fixed_time": env["fixed_time"], "pid": d.proc.pid}
+    sys.stdout.write(json.dumps(info) + "\n")
+    sys.stdout.flush()
+    if a.stdin_eof:
+        threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    while not stop.is_set():
+        if d.proc.poll() is not None:
+            print("harness: attestd exited early (rc=%s)\n%s" % (d.proc.returncode, d.log()),
+                  file=sys.stderr)
+            return 1
+        stop.wait(0.5)
+    rc = d.stop()
+    if rc != 0:
+        print("harness: attestd exit status %s\n%s" % (rc, d.log()[-4000:]), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "serve":
+        sys.exit(serve_main(sys.argv[2:]))
+    print(__doc__, file=sys.stderr)
+    sys.exit(2)
