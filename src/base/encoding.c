@@ -165,3 +165,69 @@ at_status at_b64_decode_any(const char *in, size_t len, uint8_t **out, size_t *o
     *out_len = n;
     return at_ok();
 }
+
+/* 0..63 for both alphabets, 64 for anything else. */
+static const uint8_t b64tab[256] = {
+#define X64 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64
+    X64, X64,
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 62, 64, 62, 64, 63,          /* + - / */
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 64, 64, 64, 64, 64, 64,          /* 0-9 */
+    64, 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14,          /* A-O */
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 64, 64, 64, 64, 63,          /* P-Z _ */
+    64, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,          /* a-o */
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 64, 64, 64, 64, 64,          /* p-z */
+    X64, X64, X64, X64, X64, X64, X64, X64,
+#undef X64
+};
+
+at_status at_b64_decode_public(const char *in, size_t len, uint8_t **out, size_t *out_len,
+                               struct at_err *e)
+{
+    while (len > 0 && in[len - 1] == '=') {
+        len--;
+    }
+    if (len % 4 == 1) {
+        AT_FAIL(e, AT_E_PARSE, NULL, "invalid base64 length");
+    }
+    size_t n = (len / 4) * 3 + (len % 4 == 0 ? 0 : len % 4 - 1);
+    uint8_t *buf = malloc(n + 1);
+    if (buf == NULL) {
+        AT_FAIL(e, AT_E_NOMEM, NULL, "out of memory");
+    }
+    const unsigned char *p = (const unsigned char *)in;
+    size_t o = 0, i = 0;
+    uint8_t bad = 0;
+    for (; i + 4 <= len; i += 4) {
+        uint8_t a = b64tab[p[i]], b = b64tab[p[i + 1]], c = b64tab[p[i + 2]], d = b64tab[p[i + 3]];
+        bad |= (uint8_t)((a | b | c | d) & 64);
+        uint32_t v = (uint32_t)(a & 63) << 18 | (uint32_t)(b & 63) << 12 | (uint32_t)(c & 63) << 6 |
+                     (d & 63);
+        buf[o++] = (uint8_t)(v >> 16);
+        buf[o++] = (uint8_t)(v >> 8);
+        buf[o++] = (uint8_t)v;
+    }
+    size_t rest = len - i;
+    if (rest > 0) {
+        uint32_t v = 0;
+        for (size_t k = 0; k < rest; k++) {
+            uint8_t x = b64tab[p[i + k]];
+            bad |= (uint8_t)(x & 64);
+            v |= (uint32_t)(x & 63) << (18 - 6 * k);
+        }
+        buf[o++] = (uint8_t)(v >> 16);
+        if (rest == 3) {
+            buf[o++] = (uint8_t)(v >> 8);
+        }
+        /* Canonical: the unused low bits of the last character are zero. */
+        uint32_t unused = rest == 2 ? (v & 0xffff) : (v & 0xff);
+        bad |= unused != 0 ? 64 : 0;
+    }
+    if (bad != 0) {
+        free(buf);
+        AT_FAIL(e, AT_E_PARSE, NULL, "invalid base64 data");
+    }
+    buf[n] = 0;
+    *out = buf;
+    *out_len = n;
+    return at_ok();
+}

@@ -70,7 +70,7 @@ static at_status decode_data(const struct at_data *d, const char *what, uint8_t 
     if (!d->present) {
         return at_ok();
     }
-    at_status s = at_b64_decode_any(d->data_b64, d->data_b64_len, out, len, e);
+    at_status s = at_b64_decode_public(d->data_b64, d->data_b64_len, out, len, e);
     if (!at_is_ok(s)) {
         at_err_context(e, what);
         return s;
@@ -104,8 +104,9 @@ static at_status bind(const uint8_t *data, size_t len, const struct at_claim *fi
     return at_ok();
 }
 
-static at_status verify_dcap(struct at_service *svc, const struct at_attest_request *req,
-                             struct attest_ctx *c, struct at_err *e)
+static at_status verify_dcap(struct at_service *svc, uint64_t gen,
+                             const struct at_attest_request *req, struct attest_ctx *c,
+                             struct at_err *e)
 {
     const uint8_t *quote = c->evidence;
     size_t quote_len = c->evidence_len;
@@ -120,7 +121,7 @@ static at_status verify_dcap(struct at_service *svc, const struct at_attest_requ
     uint8_t fmspc[6];
     const char *ca;
     AT_TRY(at_dcap_quote_platform(quote, quote_len, svc->dcap_cache, fmspc, &ca, e));
-    at_status s = svc_collateral_get(svc, tdx ? "tdx" : "sgx", fmspc, ca, &c->col, e);
+    at_status s = svc_collateral_get(svc, gen, tdx ? "tdx" : "sgx", fmspc, ca, &c->col, e);
     if (!at_is_ok(s)) {
         char hex[13];
         at_hex_encode(fmspc, 6, hex);
@@ -266,7 +267,8 @@ static at_status attest(struct at_service *svc, const struct at_attest_request *
                 at_att_type_name(req->type));
     }
     /* The provider first: an unknown provider is a 404 before any work. */
-    AT_TRY(svc_signer_get(svc, provider, &c->signer, e));
+    uint64_t gen = at_store_generation(svc->store);
+    AT_TRY(svc_signer_get(svc, gen, provider, &c->signer, e));
     if (req->evidence_b64 == NULL || req->evidence_b64_len == 0) {
         AT_FAIL(e, AT_E_PARSE, "evidence", "the request carries no %s",
                 req->type == AT_ATT_OPEN_ENCLAVE ? "report" : "quote");
@@ -275,7 +277,7 @@ static at_status attest(struct at_service *svc, const struct at_attest_request *
         AT_FAIL(e, AT_E_LIMIT, "evidence", "evidence larger than %u bytes",
                 AT_LIMIT_EVIDENCE_BYTES);
     }
-    at_status s = at_b64_decode_any(req->evidence_b64, req->evidence_b64_len, &c->evidence,
+    at_status s = at_b64_decode_public(req->evidence_b64, req->evidence_b64_len, &c->evidence,
                                     &c->evidence_len, e);
     if (!at_is_ok(s)) {
         at_err_context(e, req->type == AT_ATT_OPEN_ENCLAVE ? "report" : "quote");
@@ -297,13 +299,21 @@ static at_status attest(struct at_service *svc, const struct at_attest_request *
         }
         pol = c->draft;
     } else {
-        AT_TRY(svc_policy_get(svc, provider, req->type, &c->stored, e));
+        AT_TRY(svc_policy_get(svc, gen, provider, req->type, &c->stored, e));
         pol = c->stored->policy;
     }
-    AT_TRY(verify_dcap(svc, req, c, e));
+    AT_TRY(verify_dcap(svc, gen, req, c, e));
     AT_TRY(build_incoming(req, c, e));
-    struct at_policy_eval_opts po = {.explain = true};
+    /* The explain trace costs more than the evaluation: build it only for a denial. */
+    struct at_policy_eval_opts po = {.explain = false};
     s = at_policy_eval(pol, &c->incoming, &po, &c->pr, e);
+    if (!at_is_ok(s) && s.code == AT_E_POLICY) {
+        struct at_err e2;
+        at_err_init(&e2);
+        po.explain = true;
+        at_status s2 = at_policy_eval(pol, &c->incoming, &po, &c->pr, &e2);
+        (void)s2; /* same verdict: evaluation is deterministic */
+    }
     if (!at_is_ok(s)) {
         json_t *x = json_object();
         if (x != NULL) {

@@ -148,10 +148,9 @@ static void list_put(struct at_cache_obj **slots, size_t *n, size_t i, struct at
     }
 }
 
-at_status svc_signer_get(struct at_service *svc, const char *provider, struct svc_signer **out,
-                         struct at_err *e)
+at_status svc_signer_get(struct at_service *svc, uint64_t gen, const char *provider,
+                         struct svc_signer **out, struct at_err *e)
 {
-    uint64_t gen = at_store_generation(svc->store);
     pthread_mutex_lock(&svc->mu);
     size_t i;
     for (i = 0; i < svc->n_signers; i++) {
@@ -202,10 +201,9 @@ at_status svc_signer_get(struct at_service *svc, const char *provider, struct sv
     return at_ok();
 }
 
-at_status svc_policy_get(struct at_service *svc, const char *provider, enum at_att_type type,
-                         struct svc_policy **out, struct at_err *e)
+at_status svc_policy_get(struct at_service *svc, uint64_t gen, const char *provider,
+                         enum at_att_type type, struct svc_policy **out, struct at_err *e)
 {
-    uint64_t gen = at_store_generation(svc->store);
     pthread_mutex_lock(&svc->mu);
     size_t i;
     for (i = 0; i < svc->n_policies; i++) {
@@ -267,10 +265,10 @@ at_status svc_policy_get(struct at_service *svc, const char *provider, enum at_a
     return at_ok();
 }
 
-at_status svc_collateral_get(struct at_service *svc, const char *tee, const uint8_t fmspc[6],
-                             const char *ca, struct svc_collateral **out, struct at_err *e)
+at_status svc_collateral_get(struct at_service *svc, uint64_t gen, const char *tee,
+                             const uint8_t fmspc[6], const char *ca, struct svc_collateral **out,
+                             struct at_err *e)
 {
-    uint64_t gen = at_store_generation(svc->store);
     pthread_mutex_lock(&svc->mu);
     size_t i;
     for (i = 0; i < svc->n_collateral; i++) {
@@ -327,7 +325,9 @@ at_status svc_collateral_get(struct at_service *svc, const char *tee, const uint
 json_t *at_service_jwks(struct at_service *svc, const char *provider, struct at_err *e)
 {
     struct svc_signer *s;
-    if (!at_is_ok(svc_signer_get(svc, provider != NULL ? provider : AT_PROVIDER_DEFAULT, &s, e))) {
+    uint64_t gen = at_store_generation(svc->store);
+    if (!at_is_ok(svc_signer_get(svc, gen, provider != NULL ? provider : AT_PROVIDER_DEFAULT, &s,
+                                 e))) {
         return NULL;
     }
     json_t *j = at_jwks_document(&s->signer, 1);

@@ -57,13 +57,16 @@ struct at_service {
     size_t n_collateral;
 };
 
-/* Each returns a new reference (release with at_cache_obj_unref(&x->obj)). */
-AT_NODISCARD at_status svc_signer_get(struct at_service *svc, const char *provider,
+/*
+ * Each returns a new reference (release with at_cache_obj_unref(&x->obj)). `gen` is the
+ * store generation read once per request (at_store_generation costs a query).
+ */
+AT_NODISCARD at_status svc_signer_get(struct at_service *svc, uint64_t gen, const char *provider,
                                       struct svc_signer **out, struct at_err *e);
-AT_NODISCARD at_status svc_policy_get(struct at_service *svc, const char *provider,
+AT_NODISCARD at_status svc_policy_get(struct at_service *svc, uint64_t gen, const char *provider,
                                       enum at_att_type type, struct svc_policy **out,
                                       struct at_err *e);
-AT_NODISCARD at_status svc_collateral_get(struct at_service *svc, const char *tee,
+AT_NODISCARD at_status svc_collateral_get(struct at_service *svc, uint64_t gen, const char *tee,
                                           const uint8_t fmspc[6], const char *ca,
                                           struct svc_collateral **out, struct at_err *e);
 
