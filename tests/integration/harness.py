@@ -277,16 +277,43 @@ def setup_synthetic(build_dir, workdir, providers=(), t0=None):
     }
 
 
+def vectors_dir():
+    """The shared real vectors: $ATTESTD_VECTORS or <repo>/../shared/vectors."""
+    env = os.environ.get("ATTESTD_VECTORS")
+    if env:
+        return env
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.path.join(os.path.dirname(repo), "shared", "vectors")
+
+
+def setup_vector(build_dir, workdir, name):
+    """A data dir holding a real vector's collateral; replayed at its meta.json verify_at."""
+    vdir = os.path.join(vectors_dir(), name)
+    meta = json.load(open(os.path.join(vdir, "meta.json")))
+    data_dir = os.path.join(workdir, "data")
+    os.makedirs(data_dir, exist_ok=True)
+    attestctl(build_dir, data_dir, "collateral", "import", os.path.join(vdir, "collateral"))
+    at = meta["verification"]["verify_at"]
+    return {"evidence": vdir, "data_dir": data_dir, "config": None,
+            "fixed_time": at, "meta": os.path.join(vdir, "meta.json")}
+
+
 def serve_main(argv):
     ap = argparse.ArgumentParser(prog="harness.py serve")
     ap.add_argument("--build-dir", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--providers", default="")
+    ap.add_argument("--vector", default="",
+                    help="serve a real vector instead of synthetic evidence: TEE/NAME under "
+                         "the shared vectors folder (production root, --fixed-time = verify_at)")
     ap.add_argument("--stdin-eof", action="store_true",
                     help="also stop when stdin reaches EOF")
     a = ap.parse_args(argv)
     providers = [p for p in a.providers.split(",") if p]
-    env = setup_synthetic(a.build_dir, a.workdir, providers)
+    if a.vector:
+        env = setup_vector(a.build_dir, a.workdir, a.vector)
+    else:
+        env = setup_synthetic(a.build_dir, a.workdir, providers)
     d = Daemon(a.build_dir, env["data_dir"], env["config"], env["fixed_time"])
     stop = threading.Event()
 

@@ -74,14 +74,46 @@ if [ ! -s "$WORK/info.json" ]; then
     cat "$WORK/harness.log"
     exit 1
 fi
+# 2b. A second attestd replaying a real SGX vector (production root), when the vectors exist.
+VECTOR=sgx/dcap-qvl-sgx-v3
+VECTORS_DIR=${ATTESTD_VECTORS:-$(cd "$REPO/.." && pwd)/shared/vectors}
+VEC_PID=""
+VEC_INFO=""
+if [ -f "$VECTORS_DIR/$VECTOR/quote.bin" ]; then
+    mkdir -p "$WORK/vec"
+    ATTESTD_VECTORS="$VECTORS_DIR" python3 -B "$REPO/tests/integration/harness.py" serve \
+        --build-dir "$BUILD" --workdir "$WORK/vec" --vector "$VECTOR" \
+        >"$WORK/vec-info.json" 2>"$WORK/vec-harness.log" &
+    VEC_PID=$!
+    for _ in $(seq 1 600); do
+        [ -s "$WORK/vec-info.json" ] && break
+        kill -0 "$VEC_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ -s "$WORK/vec-info.json" ]; then
+        VEC_INFO="$WORK/vec-info.json"
+    else
+        echo "FAIL real-vector attestd did not start"
+        cat "$WORK/vec-harness.log"
+    fi
+fi
 CA=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ca"])' "$WORK/info.json")
+if [ -n "$VEC_INFO" ]; then
+    VEC_CA=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ca"])' "$VEC_INFO")
+    cat "$CA" "$VEC_CA" >"$WORK/cas.pem"
+    CA="$WORK/cas.pem"
+fi
 echo "attestd: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["base"])' \
     "$WORK/info.json")"
 
 # 3. The SDK test (trusting the daemon's certificate; never through a proxy).
 (cd "$APP" && env NODE_EXTRA_CA_CERTS="$CA" NO_PROXY="localhost,127.0.0.1" \
-    no_proxy="localhost,127.0.0.1" node sdk_test.mjs "$WORK/info.json")
+    no_proxy="localhost,127.0.0.1" node sdk_test.mjs "$WORK/info.json" $VEC_INFO)
 NODE_RC=$?
+if [ -n "$VEC_PID" ]; then
+    kill -TERM "$VEC_PID" 2>/dev/null
+    wait "$VEC_PID" || { echo "FAIL real-vector attestd shutdown"; NODE_RC=1; }
+fi
 
 # 4. Graceful shutdown: the harness SIGTERMs attestd and exits with non-zero on a bad status.
 kill -TERM "$HARNESS_PID"
