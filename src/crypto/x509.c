@@ -276,6 +276,13 @@ at_status at_x509_verify_chain(X509 *leaf, STACK_OF(X509) *untrusted, X509 *root
                                STACK_OF(X509_CRL) *crls, int64_t at, const char *check,
                                struct at_err *e)
 {
+    return at_x509_verify_chain_ex(leaf, untrusted, root, crls, at, 0, true, check, e);
+}
+
+at_status at_x509_verify_chain_ex(X509 *leaf, STACK_OF(X509) *untrusted, X509 *root,
+                                  STACK_OF(X509_CRL) *crls, int64_t at, unsigned long extra_flags,
+                                  bool strict, const char *check, struct at_err *e)
+{
     X509_STORE *store = X509_STORE_new();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     at_status s = at_ok();
@@ -287,7 +294,7 @@ at_status at_x509_verify_chain(X509 *leaf, STACK_OF(X509) *untrusted, X509 *root
     }
     X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
     X509_VERIFY_PARAM_set_time(param, (time_t)at);
-    unsigned long flags = X509_V_FLAG_X509_STRICT;
+    unsigned long flags = extra_flags | (strict ? (unsigned long)X509_V_FLAG_X509_STRICT : 0UL);
     if (crls != NULL) {
         X509_STORE_CTX_set0_crls(ctx, crls);
         flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;

@@ -53,6 +53,17 @@ AT_NODISCARD at_status at_x509_verify_chain(X509 *leaf, STACK_OF(X509) *untruste
                                             STACK_OF(X509_CRL) *crls, int64_t at,
                                             const char *check, struct at_err *e);
 
+/*
+ * The same with the verification flags chosen by the caller: `extra_flags` are OR-ed in
+ * (X509_V_FLAG_*), and `strict` = false drops X509_V_FLAG_X509_STRICT, which AMD's
+ * VCEK/VLEK certificates fail (no Authority Key Identifier, serial 0; evidence-formats.md
+ * §0.3). at_x509_verify_chain is this with (0, true). Never add X509_V_FLAG_PARTIAL_CHAIN.
+ */
+AT_NODISCARD at_status at_x509_verify_chain_ex(X509 *leaf, STACK_OF(X509) *untrusted, X509 *root,
+                                               STACK_OF(X509_CRL) *crls, int64_t at,
+                                               unsigned long extra_flags, bool strict,
+                                               const char *check, struct at_err *e);
+
 /* Convert an ASN1_TIME to seconds since the epoch. */
 AT_NODISCARD at_status at_asn1_time_to_epoch(const ASN1_TIME *t, int64_t *out, struct at_err *e);
 

@@ -202,7 +202,7 @@ static void test_usage(void **state)
 {
     (void)state;
     assert_int_equal(run("verify --type sgx --evidence sgx.bin", NULL), 2);
-    assert_int_equal(run("verify --type snp --evidence sgx.bin --collateral col-sgx", NULL), 2);
+    assert_int_equal(run("verify --type sev --evidence sgx.bin --collateral col-sgx", NULL), 2);
     assert_int_equal(run("verify --type sgx --evidence nope.bin --collateral col-sgx", NULL), 2);
     assert_int_equal(run("verify --type sgx --evidence sgx.bin --collateral nope", NULL), 2);
     assert_int_equal(run("verify --type sgx --evidence sgx.bin --collateral col-sgx --at yesterday",
