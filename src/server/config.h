@@ -71,6 +71,7 @@ enum at_config_key {
     AT_CFG_FIXED_TIME,
     AT_CFG_LOG_LEVEL,
     AT_CFG_SGX_ROOT_CA,
+    AT_CFG_AMD_ARK,
     AT_CFG_KEY_COUNT,
 };
 
@@ -93,6 +94,7 @@ struct at_config {
     int64_t fixed_now;
     enum at_log_level log_level;
     char *sgx_root_ca; /* test-only replacement of the pinned Intel root */
+    char *amd_ark;     /* test-only replacement of the pinned AMD ARKs */
     uint32_t seen;     /* bit per key given in the file (duplicate detection) */
 };
 

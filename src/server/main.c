@@ -200,7 +200,7 @@ static at_status tls_load(const struct tls_files *t, int64_t now, uint8_t **cert
     return st;
 }
 
-static at_status check_root_pem(const char *path, struct at_err *e)
+static at_status check_root_pem(const char *path, const char *key, struct at_err *e)
 {
     uint8_t *buf;
     size_t len;
@@ -211,7 +211,7 @@ static at_status check_root_pem(const char *path, struct at_err *e)
     X509_free(x);
     BIO_free(b);
     free(buf);
-    AT_ENSURE(ok, e, AT_E_BAD_VALUE, "sgx_root_ca", "%s holds no PEM certificate", path);
+    AT_ENSURE(ok, e, AT_E_BAD_VALUE, key, "%s holds no PEM certificate", path);
     return at_ok();
 }
 
@@ -247,8 +247,15 @@ static int check_config(const struct at_config *cfg)
     }
     if (cfg->sgx_root_ca != NULL) {
         at_err_init(&e);
-        if (!at_is_ok(check_root_pem(cfg->sgx_root_ca, &e))) {
+        if (!at_is_ok(check_root_pem(cfg->sgx_root_ca, "sgx_root_ca", &e))) {
             print_err("sgx_root_ca", &e);
+            errors++;
+        }
+    }
+    if (cfg->amd_ark != NULL) {
+        at_err_init(&e);
+        if (!at_is_ok(check_root_pem(cfg->amd_ark, "amd_ark", &e))) {
+            print_err("amd_ark", &e);
             errors++;
         }
     }
@@ -307,6 +314,12 @@ static int run(const struct at_config *cfg)
                "production !!!",
                cfg->sgx_root_ca);
     }
+    if (cfg->amd_ark != NULL) {
+        at_log(AT_LOG_WARN,
+               "!!! amd_ark = %s REPLACES the pinned AMD ARKs: SEV-SNP evidence chaining to "
+               "it is trusted; for tests only, never in production !!!",
+               cfg->amd_ark);
+    }
     int64_t now = cfg->fixed_time ? cfg->fixed_now : at_time_now();
 
     struct tls_files t;
@@ -336,6 +349,8 @@ static int run(const struct at_config *cfg)
         .fixed_time = cfg->fixed_time,
         .fixed_now = cfg->fixed_now,
         .sgx_root_pem_path = cfg->sgx_root_ca,
+        .token_lifetime_s = cfg->token_lifetime_s,
+        .amd_ark_pem_path = cfg->amd_ark,
     };
     if (!at_is_ok(at_service_new(&scfg, &svc, &e))) {
         print_err("service", &e);

@@ -1,5 +1,6 @@
 /*
- * The attestation use case (maa-api.md §2.1, §2.3): decode → verify with collateral
+ * The attestation use case (maa-api.md §2.1–§2.3; the SevSnpVm verification and binding
+ * are in attest_snp.c): decode → verify with collateral
  * from the store → bind runtime/init-time data → evaluate the stored, default or draft
  * policy → assemble and sign the token.
  */
@@ -259,8 +260,8 @@ static at_status attest(struct at_service *svc, const struct at_attest_request *
     case AT_ATT_SGX_ENCLAVE:
     case AT_ATT_OPEN_ENCLAVE:
     case AT_ATT_TDX_VM:
-        break;
     case AT_ATT_SEV_SNP_VM:
+        break;
     case AT_ATT_TPM:
         AT_FAIL(e, AT_E_UNSUPPORTED, "attestation_type",
                 "attestation type %s is not supported by this attestd yet",
@@ -269,9 +270,10 @@ static at_status attest(struct at_service *svc, const struct at_attest_request *
     /* The provider first: an unknown provider is a 404 before any work. */
     uint64_t gen = at_store_generation(svc->store);
     AT_TRY(svc_signer_get(svc, gen, provider, &c->signer, e));
+    bool report = req->type == AT_ATT_OPEN_ENCLAVE || req->type == AT_ATT_SEV_SNP_VM;
     if (req->evidence_b64 == NULL || req->evidence_b64_len == 0) {
         AT_FAIL(e, AT_E_PARSE, "evidence", "the request carries no %s",
-                req->type == AT_ATT_OPEN_ENCLAVE ? "report" : "quote");
+                report ? "report" : "quote");
     }
     if (req->evidence_b64_len > (size_t)AT_LIMIT_EVIDENCE_BYTES * 2) {
         AT_FAIL(e, AT_E_LIMIT, "evidence", "evidence larger than %u bytes",
@@ -280,7 +282,7 @@ static at_status attest(struct at_service *svc, const struct at_attest_request *
     at_status s = at_b64_decode_public(req->evidence_b64, req->evidence_b64_len, &c->evidence,
                                     &c->evidence_len, e);
     if (!at_is_ok(s)) {
-        at_err_context(e, req->type == AT_ATT_OPEN_ENCLAVE ? "report" : "quote");
+        at_err_context(e, report ? "report" : "quote");
         return s;
     }
     AT_TRY(decode_data(&req->runtime_data, "runtimeData", &c->runtime, &c->runtime_len,
@@ -302,8 +304,16 @@ static at_status attest(struct at_service *svc, const struct at_attest_request *
         AT_TRY(svc_policy_get(svc, gen, provider, req->type, &c->stored, e));
         pol = c->stored->policy;
     }
-    AT_TRY(verify_dcap(svc, gen, req, c, e));
-    AT_TRY(build_incoming(req, c, e));
+    if (req->type == AT_ATT_SEV_SNP_VM) {
+        struct svc_bound_data rt = {req->runtime_data.present, c->runtime, c->runtime_len,
+                                    c->runtime_json};
+        struct svc_bound_data it = {req->init_time_data.present, c->inittime, c->inittime_len,
+                                    c->inittime_json};
+        AT_TRY(svc_snp_incoming(svc, c->evidence, c->evidence_len, &rt, &it, &c->incoming, e));
+    } else {
+        AT_TRY(verify_dcap(svc, gen, req, c, e));
+        AT_TRY(build_incoming(req, c, e));
+    }
     /* The explain trace costs more than the evaluation: build it only for a denial. */
     struct at_policy_eval_opts po = {.explain = false};
     s = at_policy_eval(pol, &c->incoming, &po, &c->pr, e);
@@ -334,7 +344,8 @@ static at_status attest(struct at_service *svc, const struct at_attest_request *
              req->issuer != NULL         ? req->issuer
              : svc->issuer_base != NULL ? svc->issuer_base
                                          : "https://localhost");
-    AT_TRY(build_token(svc, req, c, issuer, at_policy_hash_str(pol), c->signer->lifetime_s, e));
+    int64_t lifetime = svc->token_lifetime_s > 0 ? svc->token_lifetime_s : c->signer->lifetime_s;
+    AT_TRY(build_token(svc, req, c, issuer, at_policy_hash_str(pol), lifetime, e));
     if (c->draft != NULL) {
         /* Draft-policy tokens are unsecured, as MAA returns them (maa-api.md §2.1). */
         return at_jwt_unsecured(c->token, &res->token, e);

@@ -66,6 +66,20 @@ static void obj_free_collateral(struct at_cache_obj *o)
     free(c);
 }
 
+/* A test-only replacement root from a PEM or DER file; nothing when path is NULL. */
+static at_status load_root(const char *path, const char *what, X509 **out, struct at_err *e)
+{
+    if (path == NULL) {
+        return at_ok();
+    }
+    uint8_t *pem;
+    size_t len;
+    AT_TRY(at_file_read(path, 1 << 20, &pem, &len, e));
+    at_status s = at_x509_from_pem_or_der(pem, len, out, what, e);
+    free(pem);
+    return s;
+}
+
 at_status at_service_new(const struct at_service_config *cfg, struct at_service **out,
                          struct at_err *e)
 {
@@ -76,6 +90,7 @@ at_status at_service_new(const struct at_service_config *cfg, struct at_service 
     svc->store = cfg->store;
     svc->fixed_time = cfg->fixed_time;
     svc->fixed_now = cfg->fixed_now;
+    svc->token_lifetime_s = cfg->token_lifetime_s;
     svc->dcap_cache = at_cache_new(AT_LIMIT_CACHE_ENTRIES);
     if (pthread_mutex_init(&svc->mu, NULL) != 0 || svc->dcap_cache == NULL) {
         at_cache_free(svc->dcap_cache);
@@ -85,18 +100,13 @@ at_status at_service_new(const struct at_service_config *cfg, struct at_service 
     if (cfg->issuer_base != NULL) {
         svc->issuer_base = strdup(cfg->issuer_base);
     }
-    if (cfg->sgx_root_pem_path != NULL) {
-        uint8_t *pem;
-        size_t len;
-        at_status s = at_file_read(cfg->sgx_root_pem_path, 1 << 20, &pem, &len, e);
-        if (at_is_ok(s)) {
-            s = at_x509_from_pem_or_der(pem, len, &svc->sgx_root, "sgx_root_ca", e);
-            free(pem);
-        }
-        if (!at_is_ok(s)) {
-            at_service_free(svc);
-            return s;
-        }
+    at_status s = load_root(cfg->sgx_root_pem_path, "sgx_root_ca", &svc->sgx_root, e);
+    if (at_is_ok(s)) {
+        s = load_root(cfg->amd_ark_pem_path, "amd_ark", &svc->amd_ark, e);
+    }
+    if (!at_is_ok(s)) {
+        at_service_free(svc);
+        return s;
     }
     *out = svc;
     return at_ok();
@@ -118,6 +128,7 @@ void at_service_free(struct at_service *svc)
     }
     at_cache_free(svc->dcap_cache);
     X509_free(svc->sgx_root);
+    X509_free(svc->amd_ark);
     free(svc->issuer_base);
     pthread_mutex_destroy(&svc->mu);
     free(svc);

@@ -35,6 +35,8 @@ struct at_service_config {
     bool fixed_time;             /* replay clock: verify and issue as of `fixed_now` */
     int64_t fixed_now;
     const char *sgx_root_pem_path; /* replaces the pinned Intel SGX Root CA (tests only), or NULL */
+    int64_t token_lifetime_s;      /* token lifetime; 0 = each provider's own (8 h by default) */
+    const char *amd_ark_pem_path;  /* replaces the pinned AMD ARKs (tests only), or NULL */
 };
 
 struct at_service;

@@ -44,7 +44,9 @@ struct at_service {
     char *issuer_base;
     bool fixed_time;
     int64_t fixed_now;
+    int64_t token_lifetime_s;     /* 0: the provider's */
     X509 *sgx_root;               /* NULL: the pinned Intel root */
+    X509 *amd_ark;                /* NULL: the pinned AMD ARK of the report's product */
     struct at_cache *dcap_cache;  /* verified collateral, attestation keys, platforms */
     pthread_mutex_t mu;           /* guards the three lists below */
     /* Cache lists hold struct at_cache_obj pointers (each the first member of its
@@ -69,5 +71,23 @@ AT_NODISCARD at_status svc_policy_get(struct at_service *svc, uint64_t gen, cons
 AT_NODISCARD at_status svc_collateral_get(struct at_service *svc, uint64_t gen, const char *tee,
                                           const uint8_t fmspc[6], const char *ca,
                                           struct svc_collateral **out, struct at_err *e);
+
+/* Runtime or init-time data of a request, decoded (attest.c owns the buffers). */
+struct svc_bound_data {
+    bool present;
+    const uint8_t *p;
+    size_t len;
+    json_t *json; /* dataType JSON: the parsed value, else NULL */
+};
+
+/*
+ * attest_snp.c, the SevSnpVm branch (maa-api.md §2.2): `evidence` is the decoded `report`
+ * (the JSON envelope). Verifies it, binds runtime data to REPORT_DATA and init-time data
+ * to HOST_DATA, and adds the verifier's and the request's claims to `incoming`.
+ */
+AT_NODISCARD at_status svc_snp_incoming(struct at_service *svc, const uint8_t *evidence,
+                                        size_t evidence_len, const struct svc_bound_data *runtime,
+                                        const struct svc_bound_data *inittime,
+                                        struct at_claims *incoming, struct at_err *e);
 
 #endif

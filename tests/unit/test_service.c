@@ -192,6 +192,38 @@ static void test_sgx_binary_runtime(void **state)
     free(q);
 }
 
+/* A configured token lifetime overrides the provider's 8 h. */
+static void test_token_lifetime(void **state)
+{
+    struct fx *f = *state;
+    char root[128];
+    snprintf(root, sizeof(root), "%s/root.pem", f->dir);
+    struct at_service_config cfg = {.store = f->store,
+                                    .issuer_base = "https://attestd.test",
+                                    .fixed_time = true,
+                                    .fixed_now = T0 + 86400,
+                                    .sgx_root_pem_path = root,
+                                    .token_lifetime_s = 600};
+    struct at_service *svc;
+    struct at_err e;
+    at_err_init(&e);
+    assert_true(at_is_ok(at_service_new(&cfg, &svc, &e)));
+    char *q = quote_b64(f, TP_SGX_V3, f->runtime, 0, NULL);
+    struct at_attest_request rq = {
+        .type = AT_ATT_SGX_ENCLAVE, .evidence_b64 = q, .evidence_b64_len = strlen(q)};
+    struct at_attest_result r;
+    memset(&r, 0, sizeof(r));
+    assert_true(at_is_ok(at_service_attest(svc, &rq, &r, &e)));
+    json_t *p = verify_token(f, r.token);
+    assert_int_equal(json_integer_value(json_object_get(p, "exp")) -
+                         json_integer_value(json_object_get(p, "iat")),
+                     600);
+    json_decref(p);
+    at_attest_result_clear(&r);
+    at_service_free(svc);
+    free(q);
+}
+
 static void test_sgx_json_runtime_and_draft(void **state)
 {
     struct fx *f = *state;
@@ -288,8 +320,12 @@ static void test_failures(void **state)
     s = attest(f, &rq, &r, &e);
     assert_false(at_is_ok(s));
     assert_null(r.token);
-    /* Not implemented yet: SEV-SNP. */
+    /* An SGX quote sent as SevSnpVm: not the {SnpReport, VcekCertChain} envelope. */
     rq.type = AT_ATT_SEV_SNP_VM;
+    assert_int_equal(attest(f, &rq, &r, &e).code, AT_E_PARSE);
+    assert_null(r.token);
+    /* Not implemented yet: TPM. */
+    rq.type = AT_ATT_TPM;
     assert_int_equal(attest(f, &rq, &r, &e).code, AT_E_UNSUPPORTED);
     free(q);
 }
@@ -359,6 +395,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sgx_binary_runtime),
         cmocka_unit_test(test_sgx_json_runtime_and_draft),
+        cmocka_unit_test(test_token_lifetime),
         cmocka_unit_test(test_failures),
         cmocka_unit_test(test_tdx_and_oe),
     };
