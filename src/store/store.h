@@ -94,6 +94,14 @@ AT_NODISCARD at_status at_store_signer_add(struct at_store *s, const char *provi
 AT_NODISCARD at_status at_store_signer_list(struct at_store *s, const char *provider,
                                             uint8_t ***ders, size_t **lens, size_t *count,
                                             struct at_err *e);
+/*
+ * Remove a signer certificate (matched by the SHA-256 of its DER; store_sqlite_signers.c).
+ * *removed says whether it was there (absent is not an error). With keep_last, removing
+ * the provider's only certificate fails with AT_E_BAD_VALUE (check "signer_last").
+ */
+AT_NODISCARD at_status at_store_signer_remove(struct at_store *s, const char *provider,
+                                              const uint8_t *der, size_t len, bool keep_last,
+                                              bool *removed, struct at_err *e);
 /* Free what at_store_signer_list returned. */
 void at_store_signers_free(uint8_t **ders, size_t *lens, size_t count);
 
@@ -111,5 +119,26 @@ AT_NODISCARD at_status at_store_collateral_get(struct at_store *s, const char *t
 
 /* A counter bumped on every write (cheap cache invalidation for compiled policies). */
 uint64_t at_store_generation(struct at_store *s);
+
+/*
+ * Role assignments (management plane): principal id -> role ("Reader", "Contributor",
+ * "Owner") -> scope (a provider name, or "*" for all). assign replaces an existing
+ * assignment of the same principal and scope.
+ */
+struct at_role_assignment {
+    char principal[320];
+    char role[16];
+    char scope[AT_PROVIDER_NAME_MAX + 1];
+};
+
+AT_NODISCARD at_status at_store_role_assign(struct at_store *s, const char *principal,
+                                            const char *role, const char *scope,
+                                            struct at_err *e);
+AT_NODISCARD at_status at_store_role_remove(struct at_store *s, const char *principal,
+                                            const char *scope, struct at_err *e);
+/* principal NULL = all; *out heap array (free()). */
+AT_NODISCARD at_status at_store_role_list(struct at_store *s, const char *principal,
+                                          struct at_role_assignment **out, size_t *count,
+                                          struct at_err *e);
 
 #endif

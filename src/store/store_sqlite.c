@@ -326,6 +326,12 @@ static const char *const migrations[] = {
     " digest BLOB NOT NULL CHECK (length(digest) = 32),"
     " updated_at INTEGER NOT NULL,"
     " PRIMARY KEY (tee, fmspc, ca));",
+    /* 2: management-plane role assignments (store_sqlite_roles.c) */
+    "CREATE TABLE role_assignments("
+    " principal TEXT NOT NULL CHECK (length(principal) BETWEEN 1 AND 319),"
+    " role TEXT NOT NULL CHECK (role IN ('Reader','Contributor','Owner')),"
+    " scope TEXT NOT NULL,"
+    " PRIMARY KEY (principal, scope));",
 };
 #define N_MIGRATIONS ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -700,7 +706,17 @@ at_status at_sql_bump_version(struct at_store *s, const char *name, struct at_er
 
 static at_status provider_remove(struct at_store *s, const void *arg, struct at_err *e)
 {
-    return exec_on_provider(s, "DELETE FROM providers WHERE name = ?", arg, e);
+    AT_TRY(exec_on_provider(s, "DELETE FROM providers WHERE name = ?", arg, e));
+    /* Role assignments scoped to the provider go with it (in the same transaction), so a
+       provider later created under the same name does not inherit its assignees. */
+    sqlite3_stmt *st;
+    AT_TRY(at_sql_prep(s, "DELETE FROM role_assignments WHERE scope = ?", &st, e));
+    at_status r = at_sql_bind_text(s, st, 1, arg, e);
+    if (at_is_ok(r)) {
+        r = at_sql_step_done(s, st, "delete role assignments", e);
+    }
+    sqlite3_finalize(st);
+    return r;
 }
 
 at_status at_store_provider_delete(struct at_store *s, const char *name, struct at_err *e)

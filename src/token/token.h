@@ -79,6 +79,18 @@ AT_NODISCARD at_status at_jwt_verify(const char *jwt, const json_t *jwks, json_t
 AT_NODISCARD at_status at_jwt_verify_cert(const char *jwt, X509 *cert, json_t **header,
                                           json_t **payload, struct at_err *e);
 
+/*
+ * at_jwt_verify with the algorithms pinned by the caller (RFC 8725 §3.1), for tokens from
+ * an issuer known to use only `algs` (n_algs entries): the header's alg must be one of them,
+ * checked before any key is looked up; then exactly at_jwt_verify. On success *payload and,
+ * when header is not NULL, *header are new references. Extra failure: AT_E_UNSUPPORTED with
+ * check "jws_alg" when the alg is not pinned (none and HS* never are).
+ * (src/token/jws_verify_pinned.c)
+ */
+AT_NODISCARD at_status at_jwt_verify_pinned(const char *jwt, const json_t *jwks,
+                                            const enum at_jws_alg *algs, size_t n_algs,
+                                            json_t **header, json_t **payload, struct at_err *e);
+
 /* {"keys":[{"kty","kid","use":"sig","alg","x5c":[b64 DER], + n/e or crv/x/y}]}. New reference. */
 json_t *at_jwks_document(struct at_signer *const *signers, size_t n);
 /* One signer's JWK as in at_jwks_document (e.g. for x-ms-policy-signer). New reference or NULL. */
