@@ -28,6 +28,7 @@ static const char *const key_names[AT_CFG_KEY_COUNT] = {
     [AT_CFG_LOG_LEVEL] = "log_level",
     [AT_CFG_SGX_ROOT_CA] = "sgx_root_ca",
     [AT_CFG_AMD_ARK] = "amd_ark",
+    [AT_CFG_OIDC_CONFIG] = "oidc_config",
 };
 
 const char *at_config_key_name(enum at_config_key k)
@@ -112,6 +113,7 @@ void at_config_clear(struct at_config *c)
     free(c->public_url);
     free(c->sgx_root_ca);
     free(c->amd_ark);
+    free(c->oidc_config);
     memset(c, 0, sizeof(*c));
 }
 
@@ -131,6 +133,7 @@ static void config_copy(struct at_config *dst, const struct at_config *src)
     dst->public_url = dup_opt(src->public_url);
     dst->sgx_root_ca = dup_opt(src->sgx_root_ca);
     dst->amd_ark = dup_opt(src->amd_ark);
+    dst->oidc_config = dup_opt(src->oidc_config);
 }
 
 /* ---- value parsers ---- */
@@ -312,6 +315,10 @@ at_status at_config_set(struct at_config *c, enum at_config_key k, const char *v
     case AT_CFG_AMD_ARK:
         AT_TRY(check_path(v, len, key, e));
         replace(&c->amd_ark, v, len);
+        return at_ok();
+    case AT_CFG_OIDC_CONFIG:
+        AT_TRY(check_path(v, len, key, e));
+        replace(&c->oidc_config, v, len);
         return at_ok();
     case AT_CFG_PUBLIC_URL: {
         char *u = NULL;

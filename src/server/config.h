@@ -72,6 +72,7 @@ enum at_config_key {
     AT_CFG_LOG_LEVEL,
     AT_CFG_SGX_ROOT_CA,
     AT_CFG_AMD_ARK,
+    AT_CFG_OIDC_CONFIG,
     AT_CFG_KEY_COUNT,
 };
 
@@ -95,6 +96,7 @@ struct at_config {
     enum at_log_level log_level;
     char *sgx_root_ca; /* test-only replacement of the pinned Intel root */
     char *amd_ark;     /* test-only replacement of the pinned AMD ARKs */
+    char *oidc_config; /* management-plane identity providers (JSON, auth.h), or NULL */
     uint32_t seen;     /* bit per key given in the file (duplicate detection) */
 };
 

@@ -199,7 +199,10 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct req *rq
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
         MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") != MHD_YES ||
         (r->allow != NULL &&
-         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow) != MHD_YES)) {
+         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow) != MHD_YES) ||
+        (r->www_authenticate[0] != '\0' &&
+         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, r->www_authenticate) !=
+             MHD_YES)) {
         ok = MHD_NO;
     }
     if (ok == MHD_YES) {
@@ -294,7 +297,7 @@ static enum MHD_Result on_first(struct at_server *srv, struct MHD_Connection *co
 static enum MHD_Result on_body(struct at_server *srv, struct req *rq, const char *data, size_t n)
 {
     size_t max = srv->cfg->max_body_bytes;
-    if (rq->overflow || rq->has_pending || rq->rt.id != AT_ROUTE_ATTEST) {
+    if (rq->overflow || rq->has_pending || !at_routes_takes_body(&rq->rt)) {
         /* A body nobody reads (chunked, so not refused up front): drain a little, then hang up. */
         rq->drained += n;
         return rq->drained > AT_HTTP_DRAIN_BYTES ? MHD_NO : MHD_YES;

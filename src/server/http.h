@@ -36,8 +36,11 @@ void at_log(enum at_log_level l, const char *fmt, ...) AT_PRINTF(2, 3);
 #define AT_HTTP_DRAIN_MS          10000u /* graceful shutdown: wait for in-flight requests */
 #define AT_HTTP_DRAIN_BYTES       (1024u * 1024u) /* unread body read past a refusal, then close */
 
+struct at_auth;
+
 struct at_server {
     const struct at_config *cfg; /* borrowed, read-only while running */
+    struct at_auth *auth;        /* borrowed; NULL: no identity provider (management → 401) */
     struct at_service *svc;      /* borrowed */
     struct at_store *store;      /* borrowed; used to resolve provider names */
     struct MHD_Daemon *daemon;
@@ -61,6 +64,7 @@ struct at_response {
     char *body; /* heap JSON text (free()) */
     size_t body_len;
     const char *allow; /* static Allow header value for 405, or NULL */
+    char www_authenticate[384]; /* WWW-Authenticate value for 401, or "" */
 };
 
 /* JSON response; steals the reference to `doc`. */
@@ -71,13 +75,24 @@ void at_resp_error(struct at_response *r, unsigned status, const char *code, con
 
 /* ---- routes (routes.c) ---- */
 
-enum at_route_id { AT_ROUTE_CERTS, AT_ROUTE_OPENID, AT_ROUTE_ATTEST };
+enum at_route_id {
+    AT_ROUTE_CERTS,
+    AT_ROUTE_OPENID,
+    AT_ROUTE_ATTEST,
+    /* management plane (bearer token required) */
+    AT_ROUTE_POLICY,        /* GET /policies/{type} */
+    AT_ROUTE_POLICY_SET,    /* PUT /policies/{type} */
+    AT_ROUTE_POLICY_RESET,  /* POST /policies/{type}:reset */
+    AT_ROUTE_PCERTS,        /* GET /certificates */
+    AT_ROUTE_PCERTS_ADD,    /* POST /certificates:add */
+    AT_ROUTE_PCERTS_REMOVE, /* POST /certificates:remove */
+};
 
 /* What the URL selected; views point into the URL string MHD owns. */
 struct at_route {
     enum at_route_id id;
     char provider[AT_PROVIDER_NAME_MAX + 1]; /* from /providers/{name}, or "" */
-    const char *arg;                         /* /attest/{type}: the type segment */
+    const char *arg;                         /* /attest/{type}, /policies/{type}: the type */
     size_t arg_len;
 };
 
@@ -87,6 +102,9 @@ struct at_route {
  */
 bool at_routes_match(const char *url, const char *method, struct at_route *rt,
                      struct at_response *err);
+
+/* Whether a matched route reads its request body (the others drain it). */
+bool at_routes_takes_body(const struct at_route *rt);
 
 /* Handle a matched request with its complete body. `req_id` is for the log. */
 void at_routes_handle(struct at_server *srv, struct MHD_Connection *conn, const struct at_route *rt,

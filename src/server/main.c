@@ -8,6 +8,7 @@
  * Order of precedence: embedded defaults < $ATTESTD_DATA_DIR < config file <
  * command line (docs/configuration.md).
  */
+#include "auth/auth.h"
 #include "base/fileio.h"
 #include "base/secure.h"
 #include "base/timeutil.h"
@@ -297,6 +298,7 @@ static int run(const struct at_config *cfg)
     int rc = 1;
     struct at_store *store = NULL;
     struct at_service *svc = NULL;
+    struct at_auth *auth = NULL;
     uint8_t *cert = NULL, *key = NULL;
     size_t cert_len = 0, key_len = 0;
     struct at_server srv;
@@ -356,6 +358,15 @@ static int run(const struct at_config *cfg)
         print_err("service", &e);
         goto out;
     }
+    /* Management plane identity: without it every management call is a 401. */
+    if (cfg->oidc_config != NULL) {
+        if (!at_is_ok(at_auth_load(cfg->oidc_config, &auth, &e))) {
+            print_err("oidc_config", &e);
+            goto out;
+        }
+    } else {
+        at_log(AT_LOG_INFO, "no oidc_config: management endpoints answer 401");
+    }
 
     /* Block the shutdown signals before MHD starts its threads, so only sigwait sees them. */
     sigset_t sigs;
@@ -369,6 +380,7 @@ static int run(const struct at_config *cfg)
     srv.cfg = cfg;
     srv.svc = svc;
     srv.store = store;
+    srv.auth = auth;
     at_status st = at_http_start(&srv, (const char *)cert, (const char *)key, &e);
     /* GnuTLS holds its own copy now; ours goes. */
     at_free_secret(key, key_len);
@@ -416,6 +428,7 @@ out:
         at_free_secret(key, key_len);
     }
     free(cert);
+    at_auth_free(auth);
     at_service_free(svc);
     if (store != NULL) {
         at_store_close(store);

@@ -7,11 +7,19 @@
  *   GET  [/providers/{name}]/.well-known/openid-configuration   K2
  *   POST [/providers/{name}]/attest/{type}?api-version=V        A1 A2 A4 A5
  *
- * Management routes (/policies, /certificates, /tcbbaselines) answer 404 until
- * the management plane lands (docs/configuration.md, "HTTP API").
+ * Management plane (bearer token + RBAC, maa-api.md §2.5, §2.6, §6):
+ *   GET  [/providers/{name}]/policies/{type}?api-version=V       P1
+ *   PUT  [/providers/{name}]/policies/{type}?api-version=V       P2
+ *   POST [/providers/{name}]/policies/{type}:reset?api-version=V P3
+ *   GET  [/providers/{name}]/certificates?api-version=V          C1
+ *   POST [/providers/{name}]/certificates:add?api-version=V      C2
+ *   POST [/providers/{name}]/certificates:remove?api-version=V   C3
+ * /tcbbaselines answers 404 (not served yet).
  */
+#include "auth/auth.h"
 #include "base/limits.h"
 #include "base/timeutil.h"
+#include "server/audit.h"
 #include "server/http.h"
 
 #include <stdio.h>
@@ -91,10 +99,47 @@ bool at_routes_match(const char *url, const char *method, struct at_route *rt,
         rt->arg_len = len;
         return !method_not_allowed(method, MHD_HTTP_METHOD_POST, err);
     }
-    if (has_prefix(p, "/policies/") || has_prefix(p, "/certificates") ||
-        has_prefix(p, "/tcbbaselines/")) {
-        at_resp_error(err, 404, "NotFound",
-                      "management endpoints are not available on this server yet", NULL);
+    if (has_prefix(p, "/policies/")) {
+        const char *type = p + strlen("/policies/");
+        size_t len = strlen(type);
+        static const char reset[] = ":reset";
+        bool is_reset = len > strlen(reset) && strcmp(type + len - strlen(reset), reset) == 0;
+        if (is_reset) {
+            len -= strlen(reset);
+        }
+        if (len == 0 || memchr(type, '/', len) != NULL || memchr(type, ':', len) != NULL) {
+            at_resp_error(err, 404, "NotFound", "no such path", NULL);
+            return false;
+        }
+        rt->arg = type;
+        rt->arg_len = len;
+        if (is_reset) {
+            rt->id = AT_ROUTE_POLICY_RESET;
+            return !method_not_allowed(method, MHD_HTTP_METHOD_POST, err);
+        }
+        rt->id = strcmp(method, MHD_HTTP_METHOD_PUT) == 0 ? AT_ROUTE_POLICY_SET : AT_ROUTE_POLICY;
+        if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_PUT) != 0) {
+            at_resp_error(err, 405, "MethodNotAllowed", "method not allowed on this path", NULL);
+            err->allow = "GET, PUT";
+            return false;
+        }
+        return true;
+    }
+    if (strcmp(p, "/certificates") == 0) {
+        rt->id = AT_ROUTE_PCERTS;
+        return !method_not_allowed(method, MHD_HTTP_METHOD_GET, err);
+    }
+    if (strcmp(p, "/certificates:add") == 0) {
+        rt->id = AT_ROUTE_PCERTS_ADD;
+        return !method_not_allowed(method, MHD_HTTP_METHOD_POST, err);
+    }
+    if (strcmp(p, "/certificates:remove") == 0) {
+        rt->id = AT_ROUTE_PCERTS_REMOVE;
+        return !method_not_allowed(method, MHD_HTTP_METHOD_POST, err);
+    }
+    if (has_prefix(p, "/tcbbaselines/")) {
+        at_resp_error(err, 404, "NotFound", "TCB baselines are not served by this server yet",
+                      NULL);
         return false;
     }
     at_resp_error(err, 404, "NotFound", "no such path", NULL);
@@ -473,6 +518,185 @@ static void handle_attest(struct at_server *srv, struct MHD_Connection *conn,
     at_resp_json(out, 200, doc);
 }
 
+/* ---- P1-P3, C1-C3: the management plane (maa-api.md §2.5, §2.6, §6) ---- */
+
+/* An auth message inside a quoted-string of WWW-Authenticate (RFC 7230 §3.2.6). */
+static void header_text(char *dst, size_t cap, const char *src)
+{
+    size_t n = 0;
+    for (; src != NULL && *src != '\0' && n + 1 < cap; src++) {
+        unsigned char ch = (unsigned char)*src;
+        dst[n++] = (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') ? ' ' : (char)ch;
+    }
+    dst[n] = '\0';
+}
+
+/* 401 with a Bearer challenge (RFC 6750 §3); error= is omitted for a missing token. */
+static void unauthorized(struct at_response *out, const struct at_err *e, bool missing)
+{
+    const char *msg = e->msg[0] != '\0' ? e->msg : "authentication failed";
+    char why[200];
+    header_text(why, sizeof(why), msg);
+    if (missing) {
+        snprintf(out->www_authenticate, sizeof(out->www_authenticate),
+                 "Bearer realm=\"attestd\", error_description=\"%s\"", why);
+    } else {
+        snprintf(out->www_authenticate, sizeof(out->www_authenticate),
+                 "Bearer realm=\"attestd\", error=\"invalid_token\", error_description=\"%s\"",
+                 why);
+    }
+    at_resp_error(out, 401, "Unauthorized", msg, NULL);
+}
+
+struct mgmt_op {
+    enum at_manage_op op;
+    enum at_action action;
+};
+
+static struct mgmt_op mgmt_op_of(const struct at_route *rt)
+{
+    switch (rt->id) {
+    case AT_ROUTE_POLICY:
+        return (struct mgmt_op){AT_MANAGE_POLICY_GET, AT_ACT_POLICY_READ};
+    case AT_ROUTE_POLICY_SET:
+        return (struct mgmt_op){AT_MANAGE_POLICY_SET, AT_ACT_POLICY_WRITE};
+    case AT_ROUTE_POLICY_RESET:
+        return (struct mgmt_op){AT_MANAGE_POLICY_RESET, AT_ACT_POLICY_WRITE};
+    case AT_ROUTE_PCERTS:
+        return (struct mgmt_op){AT_MANAGE_CERTS_GET, AT_ACT_SIGNER_READ};
+    case AT_ROUTE_PCERTS_ADD:
+        return (struct mgmt_op){AT_MANAGE_CERTS_ADD, AT_ACT_SIGNER_WRITE};
+    case AT_ROUTE_PCERTS_REMOVE:
+        return (struct mgmt_op){AT_MANAGE_CERTS_REMOVE, AT_ACT_SIGNER_WRITE};
+    case AT_ROUTE_CERTS:
+    case AT_ROUTE_OPENID:
+    case AT_ROUTE_ATTEST:
+        break;
+    }
+    return (struct mgmt_op){AT_MANAGE_POLICY_GET, AT_ACT_POLICY_READ}; /* never reached */
+}
+
+static bool is_management(const struct at_route *rt)
+{
+    switch (rt->id) {
+    case AT_ROUTE_POLICY:
+    case AT_ROUTE_POLICY_SET:
+    case AT_ROUTE_POLICY_RESET:
+    case AT_ROUTE_PCERTS:
+    case AT_ROUTE_PCERTS_ADD:
+    case AT_ROUTE_PCERTS_REMOVE:
+        return true;
+    case AT_ROUTE_CERTS:
+    case AT_ROUTE_OPENID:
+    case AT_ROUTE_ATTEST:
+        return false;
+    }
+    return false;
+}
+
+bool at_routes_takes_body(const struct at_route *rt)
+{
+    switch (rt->id) {
+    case AT_ROUTE_ATTEST:
+    case AT_ROUTE_POLICY_SET:
+    case AT_ROUTE_POLICY_RESET:
+    case AT_ROUTE_PCERTS_ADD:
+    case AT_ROUTE_PCERTS_REMOVE:
+        return true;
+    case AT_ROUTE_CERTS:
+    case AT_ROUTE_OPENID:
+    case AT_ROUTE_POLICY:
+    case AT_ROUTE_PCERTS:
+        return false;
+    }
+    return false;
+}
+
+/*
+ * Authenticate (before anything else: an anonymous caller learns nothing, not even
+ * whether the provider exists), api-version, provider, authorise, then the use case.
+ */
+static void handle_manage(struct at_server *srv, struct MHD_Connection *conn,
+                          const struct at_route *rt, const char *body, size_t body_len,
+                          const char *req_id, char provider_out[AT_PROVIDER_NAME_MAX + 1],
+                          struct at_response *out)
+{
+    struct mgmt_op mo = mgmt_op_of(rt);
+    const char *opname = at_manage_op_name(mo.op);
+    struct at_err e;
+    at_err_init(&e);
+    struct at_principal who;
+    memset(&who, 0, sizeof(who));
+    const char *authz =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (srv->auth == NULL) {
+        at_fail_(&e, AT_E_UNAUTHENTICATED, "no_idp", __FILE__, __LINE__,
+                 "no identity provider is configured");
+        unauthorized(out, &e, false);
+        at_audit_event("unauthenticated", NULL, rt->provider[0] != '\0' ? rt->provider : NULL,
+                       opname, "no_identity_provider", req_id);
+        return;
+    }
+    if (!at_is_ok(at_auth_authenticate(srv->auth, authz, at_time_now(), &who, &e))) {
+        bool missing = authz == NULL || (e.check != NULL && strcmp(e.check, "missing_token") == 0);
+        unauthorized(out, &e, missing);
+        at_audit_event("unauthenticated", NULL, rt->provider[0] != '\0' ? rt->provider : NULL,
+                       opname, e.check != NULL ? e.check : "invalid_token", req_id);
+        return;
+    }
+    enum api_version v;
+    if (!api_version_get(conn, true, &v, out)) {
+        return;
+    }
+    char provider[AT_PROVIDER_NAME_MAX + 1];
+    char issuer[AT_CONFIG_URL_MAX + 300];
+    if (!resolve(srv, conn, rt, provider, issuer, sizeof(issuer), out)) {
+        return;
+    }
+    memcpy(provider_out, provider, sizeof(provider));
+    at_err_init(&e);
+    if (!at_is_ok(at_auth_authorize(srv->auth, srv->store, &who, provider, mo.action, &e))) {
+        if (e.code == AT_E_FORBIDDEN) {
+            at_resp_error(out, 403, "Forbidden",
+                          e.msg[0] != '\0' ? e.msg : "the caller may not do this", NULL);
+        } else {
+            service_error(&e, NULL, out);
+        }
+        at_audit_event("forbidden", who.id, provider, opname, at_action_name(mo.action), req_id);
+        return;
+    }
+    struct at_manage_request req = {.op = mo.op,
+                                    .provider = provider,
+                                    .issuer = issuer,
+                                    .type = AT_ATT_SGX_ENCLAVE,
+                                    .body = body,
+                                    .body_len = body_len};
+    if (rt->id == AT_ROUTE_POLICY || rt->id == AT_ROUTE_POLICY_SET ||
+        rt->id == AT_ROUTE_POLICY_RESET) {
+        if (!at_is_ok(at_att_type_parse(rt->arg, rt->arg_len, &req.type, &e))) {
+            at_resp_error(out, 404, "NotFound", "unknown attestation type", NULL);
+            at_audit_event("management", who.id, provider, opname, "NotFound", req_id);
+            return;
+        }
+    }
+    struct at_manage_result res;
+    if (!at_is_ok(at_service_manage(srv->svc, &req, &res, &e))) {
+        int st = at_code_http_status(e.code);
+        const char *msg = e.msg[0] != '\0' ? e.msg : at_code_name(e.code);
+        at_resp_error(out, st > 0 ? (unsigned)st : 500u,
+                      res.error_code != NULL ? res.error_code : "InternalError", msg, NULL);
+        at_audit_event("management", who.id, provider, opname,
+                       res.error_code != NULL ? res.error_code : "InternalError", req_id);
+        at_manage_result_clear(&res);
+        return;
+    }
+    at_audit_event("management", who.id, provider, opname,
+                   res.result[0] != '\0' ? res.result : "ok", req_id);
+    json_t *doc = json_pack("{s:s}", "token", res.token);
+    at_manage_result_clear(&res);
+    at_resp_json(out, 200, doc);
+}
+
 void at_routes_handle(struct at_server *srv, struct MHD_Connection *conn, const struct at_route *rt,
                       const char *body, size_t body_len, const char *req_id,
                       char provider_out[AT_PROVIDER_NAME_MAX + 1], struct at_response *out)
@@ -481,6 +705,10 @@ void at_routes_handle(struct at_server *srv, struct MHD_Connection *conn, const 
     char issuer[AT_CONFIG_URL_MAX + 300];
     enum api_version v;
     provider_out[0] = '\0';
+    if (is_management(rt)) {
+        handle_manage(srv, conn, rt, body, body_len, req_id, provider_out, out);
+        return;
+    }
     if (rt->id != AT_ROUTE_ATTEST && !api_version_get(conn, false, &v, out)) {
         return;
     }
@@ -498,6 +726,13 @@ void at_routes_handle(struct at_server *srv, struct MHD_Connection *conn, const 
     case AT_ROUTE_ATTEST:
         handle_attest(srv, conn, rt, provider, issuer, body, body_len, req_id, out);
         return;
+    case AT_ROUTE_POLICY:
+    case AT_ROUTE_POLICY_SET:
+    case AT_ROUTE_POLICY_RESET:
+    case AT_ROUTE_PCERTS:
+    case AT_ROUTE_PCERTS_ADD:
+    case AT_ROUTE_PCERTS_REMOVE:
+        break; /* handled above */
     }
     at_resp_error(out, 500, "InternalError", "unrouted request", NULL);
 }

@@ -105,4 +105,52 @@ AT_NODISCARD at_status at_service_provider_create(struct at_store *store, const 
 AT_NODISCARD at_status at_service_ensure_default(struct at_store *store, int64_t now,
                                                  struct at_err *e);
 
+/* ======================================================================================
+ * Management plane (manage.c; maa-api.md §2.5, §2.6, §4, §6). Authentication and
+ * authorisation happen before these calls (src/auth, in the server): these only apply
+ * the provider's trust model (AAD: unsigned or any signer; Isolated: signed by a
+ * registered policy management certificate).
+ * ====================================================================================== */
+
+enum at_manage_op {
+    AT_MANAGE_POLICY_GET,    /* GET  /policies/{type}        */
+    AT_MANAGE_POLICY_SET,    /* PUT  /policies/{type}        */
+    AT_MANAGE_POLICY_RESET,  /* POST /policies/{type}:reset  */
+    AT_MANAGE_CERTS_GET,     /* GET  /certificates           */
+    AT_MANAGE_CERTS_ADD,     /* POST /certificates:add       */
+    AT_MANAGE_CERTS_REMOVE,  /* POST /certificates:remove    */
+};
+
+/* "policy.get", "policy.set", ... (for audit records). */
+const char *at_manage_op_name(enum at_manage_op op);
+
+struct at_manage_request {
+    enum at_manage_op op;
+    const char *provider;  /* NULL = default */
+    const char *issuer;    /* iss of the response token; NULL = the configured issuer base */
+    enum at_att_type type; /* the policy operations' attestation type */
+    const char *body;      /* set, reset, add, remove: the request body as received (borrowed) */
+    size_t body_len;
+};
+
+struct at_manage_result {
+    char *token;            /* on success: the response JWT (heap), to send as {"token": JWT} */
+    const char *error_code; /* on failure: the MAA error code (static string) */
+    char result[16];        /* on success: "Updated", "Removed", "IsPresent", "IsAbsent" or "" */
+};
+
+void at_manage_result_clear(struct at_manage_result *r);
+
+/*
+ * Run one management operation. The response JWT is signed by the provider's key with
+ * iss/iat/nbf/exp/jti/x-ms-ver as attest tokens are. On failure `e` says why (a message
+ * safe to show: no key material) and res->error_code is the MAA code: InvalidOperation
+ * (malformed or wrongly signed JWS, an operation the trust model forbids, removing the
+ * last certificate), PolicyParsingError (policy text, with line:column), NotFound,
+ * InternalError. The HTTP status is at_code_http_status(e->code).
+ */
+AT_NODISCARD at_status at_service_manage(struct at_service *svc,
+                                         const struct at_manage_request *req,
+                                         struct at_manage_result *res, struct at_err *e);
+
 #endif
