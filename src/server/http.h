@@ -86,13 +86,22 @@ enum at_route_id {
     AT_ROUTE_PCERTS,        /* GET /certificates */
     AT_ROUTE_PCERTS_ADD,    /* POST /certificates:add */
     AT_ROUTE_PCERTS_REMOVE, /* POST /certificates:remove */
+    /* admin JSON API (bearer token required; docs/management-api.md) */
+    AT_ROUTE_ADMIN_PROVIDERS,       /* GET /admin/providers */
+    AT_ROUTE_ADMIN_PROVIDER_GET,    /* GET /admin/providers/{name} */
+    AT_ROUTE_ADMIN_PROVIDER_PUT,    /* PUT /admin/providers/{name} */
+    AT_ROUTE_ADMIN_PROVIDER_PATCH,  /* PATCH /admin/providers/{name} */
+    AT_ROUTE_ADMIN_PROVIDER_DELETE, /* DELETE /admin/providers/{name} */
+    AT_ROUTE_ADMIN_ROLES,           /* GET /admin/roleAssignments */
+    AT_ROUTE_ADMIN_ROLES_PUT,       /* PUT /admin/roleAssignments */
+    AT_ROUTE_ADMIN_ROLES_DELETE,    /* DELETE /admin/roleAssignments */
 };
 
 /* What the URL selected; views point into the URL string MHD owns. */
 struct at_route {
     enum at_route_id id;
     char provider[AT_PROVIDER_NAME_MAX + 1]; /* from /providers/{name}, or "" */
-    const char *arg;                         /* /attest/{type}, /policies/{type}: the type */
+    const char *arg; /* /attest/{type}, /policies/{type}: the type; /admin/providers/{name} */
     size_t arg_len;
 };
 

@@ -153,4 +153,66 @@ AT_NODISCARD at_status at_service_manage(struct at_service *svc,
                                          const struct at_manage_request *req,
                                          struct at_manage_result *res, struct at_err *e);
 
+/* ======================================================================================
+ * Admin JSON API (admin.c; docs/management-api.md): providers and role assignments as
+ * plain JSON in and out, no JWTs. Authentication and authorisation happen before these
+ * calls (the server's /admin routes). Every `out` is a new reference owned by the
+ * caller, set only on success. On failure `e` says why (a message safe to show: never
+ * key material) and at_admin_error_code / at_admin_http_status give the answer.
+ *
+ * A provider object: {"name", "mode": "aad"|"isolated", "alg", "kid", "created_at"
+ * (RFC 3339), "signer_certificates": count, "require_token_for_attestation": bool}.
+ * A role assignment: {"principal", "role", "scope"}.
+ * ====================================================================================== */
+
+/* Largest number of signer certificates a create request may carry. */
+#define AT_ADMIN_SIGNER_CERTS_MAX 16
+
+/* {"value": [provider, ...]}, sorted by name. */
+AT_NODISCARD at_status at_admin_provider_list(struct at_store *store, json_t **out,
+                                              struct at_err *e);
+/* The provider object; AT_E_NOT_FOUND when absent. */
+AT_NODISCARD at_status at_admin_provider_show(struct at_store *store, const char *name,
+                                              json_t **out, struct at_err *e);
+/*
+ * Create `name` from the JSON body {"mode", "alg"?, "signer_certificates"?: [standard
+ * base64 DER, ...], "require_token_for_attestation"?: bool}: a new signing key and
+ * certificate, then the signer certificates (required, 1..AT_ADMIN_SIGNER_CERTS_MAX, for
+ * isolated; refused for aad). Unknown members are refused. An existing name fails with
+ * check "provider_exists" (409). `out` is the new provider object.
+ */
+AT_NODISCARD at_status at_admin_provider_create(struct at_store *store, const char *name,
+                                                const char *body, size_t body_len, int64_t now,
+                                                json_t **out, struct at_err *e);
+/* Apply {"require_token_for_attestation": bool}; `out` is the updated provider object. */
+AT_NODISCARD at_status at_admin_provider_update(struct at_store *store, const char *name,
+                                                const char *body, size_t body_len, json_t **out,
+                                                struct at_err *e);
+/* Delete a provider (its policies and signer certificates go with it). The default
+   provider cannot be deleted: AT_E_UNSUPPORTED, check "default_provider". */
+AT_NODISCARD at_status at_admin_provider_delete(struct at_store *store, const char *name,
+                                                struct at_err *e);
+
+/* {"value": [assignment, ...]}; principal and scope NULL = any ("*" is a scope itself). */
+AT_NODISCARD at_status at_admin_role_list(struct at_store *store, const char *principal,
+                                          const char *scope, json_t **out, struct at_err *e);
+/* Parse a {"principal","role","scope"} body (role canonicalised) so the caller can
+   authorise on the scope before anything is stored. */
+AT_NODISCARD at_status at_admin_role_parse(const char *body, size_t body_len,
+                                           struct at_role_assignment *out, struct at_err *e);
+/* Store `a` (replacing the principal's role at that scope); a scope other than "*" must
+   name an existing provider (AT_E_NOT_FOUND). `out` is the stored assignment. */
+AT_NODISCARD at_status at_admin_role_assign(struct at_store *store,
+                                            const struct at_role_assignment *a, json_t **out,
+                                            struct at_err *e);
+/* AT_E_NOT_FOUND when there is no such assignment. */
+AT_NODISCARD at_status at_admin_role_remove(struct at_store *store, const char *principal,
+                                            const char *scope, struct at_err *e);
+
+/* The error code of a failed admin call: "InvalidParameter", "InvalidOperation",
+   "Conflict", "NotFound", "RequestEntityTooLarge" or "InternalError". */
+const char *at_admin_error_code(const struct at_err *e);
+/* Its HTTP status: 400, 409, 404, 413 or 500. */
+unsigned at_admin_http_status(const struct at_err *e);
+
 #endif

@@ -32,6 +32,9 @@ struct at_provider {
     int64_t token_lifetime_s; /* default 8 h */
     int64_t created_at;
     uint64_t version;        /* bumped on every change to the provider or its policies */
+    /* POST /attest/{type} needs a bearer token with the attest action (migration 3,
+       store_sqlite_provider_token.c); false for providers made before it existed. */
+    bool require_token_for_attestation;
 };
 
 void at_provider_clear(struct at_provider *p);
@@ -65,6 +68,15 @@ AT_NODISCARD at_status at_store_provider_list(struct at_store *s, char ***names,
                                               struct at_err *e);
 AT_NODISCARD at_status at_store_provider_delete(struct at_store *s, const char *name,
                                                 struct at_err *e);
+/*
+ * The provider's require_token_for_attestation flag (store_sqlite_provider_token.c).
+ * set bumps the provider's version; both fail with AT_E_NOT_FOUND if it is absent.
+ * get reads only that column (cheap enough for every attestation request).
+ */
+AT_NODISCARD at_status at_store_provider_set_require_token(struct at_store *s, const char *name,
+                                                           bool require, struct at_err *e);
+AT_NODISCARD at_status at_store_provider_require_token(struct at_store *s, const char *name,
+                                                       bool *out, struct at_err *e);
 /* Free a string array returned by at_store_provider_list / at_store_policy_list. */
 void at_store_strings_free(char **v, size_t count);
 

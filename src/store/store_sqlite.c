@@ -332,6 +332,9 @@ static const char *const migrations[] = {
     " role TEXT NOT NULL CHECK (role IN ('Reader','Contributor','Owner')),"
     " scope TEXT NOT NULL,"
     " PRIMARY KEY (principal, scope));",
+    /* 3: per-provider token requirement for attestation (store_sqlite_provider_token.c) */
+    ("ALTER TABLE providers ADD COLUMN require_token INTEGER NOT NULL DEFAULT 0"
+     " CHECK (require_token IN (0, 1));"),
 };
 #define N_MIGRATIONS ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -505,7 +508,8 @@ static at_status provider_insert(struct at_store *s, const void *arg, struct at_
     sqlite3_stmt *st = NULL;
     at_status r = at_sql_prep(s,
                               "INSERT INTO providers(name, mode, alg, signing_key, signing_cert,"
-                              " token_lifetime_s, created_at, version) VALUES (?,?,?,?,?,?,?,?)",
+                              " token_lifetime_s, created_at, version, require_token)"
+                              " VALUES (?,?,?,?,?,?,?,?,?)",
                               &st, e);
     if (at_is_ok(r)) {
         r = at_sql_bind_text(s, st, 1, p->name, e);
@@ -531,6 +535,9 @@ static at_status provider_insert(struct at_store *s, const void *arg, struct at_
     }
     if (at_is_ok(r)) {
         r = at_sql_bind_int(s, st, 8, 1, e); /* a new provider starts at version 1 */
+    }
+    if (at_is_ok(r)) {
+        r = at_sql_bind_int(s, st, 9, p->require_token_for_attestation ? 1 : 0, e);
     }
     if (at_is_ok(r)) {
         int rc = sqlite3_step(st);
@@ -579,6 +586,7 @@ static at_status provider_row(struct at_store *s, sqlite3_stmt *st, struct at_pr
     p->token_lifetime_s = sqlite3_column_int64(st, 4);
     p->created_at = sqlite3_column_int64(st, 5);
     p->version = (uint64_t)sqlite3_column_int64(st, 6);
+    p->require_token_for_attestation = sqlite3_column_int64(st, 7) != 0;
     const void *kb = sqlite3_column_blob(st, 2);
     int kn = sqlite3_column_bytes(st, 2);
     AT_ENSURE(kb != NULL && kn > 0, e, AT_E_IO, "store", "store: provider row has no key");
@@ -597,7 +605,7 @@ at_status at_store_provider_get(struct at_store *s, const char *name, struct at_
     sqlite3_stmt *st = NULL;
     at_status r = at_sql_prep(s,
                               "SELECT mode, alg, signing_key, signing_cert, token_lifetime_s,"
-                              " created_at, version FROM providers WHERE name = ?",
+                              " created_at, version, require_token FROM providers WHERE name = ?",
                               &st, e);
     if (at_is_ok(r)) {
         r = at_sql_bind_text(s, st, 1, name, e);
