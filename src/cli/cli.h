@@ -16,6 +16,8 @@ int at_cli_verify(int argc, char **argv);
 int at_cli_policy(int argc, char **argv);
 int at_cli_provider(int argc, char **argv);
 int at_cli_collateral(int argc, char **argv);
+int at_cli_role(int argc, char **argv);   /* cmd_role.c */
+int at_cli_signer(int argc, char **argv); /* cmd_signer.c (remote only) */
 
 /*
  * The data directory for local management commands: the global `--data-dir DIR`

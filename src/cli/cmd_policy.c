@@ -20,6 +20,7 @@
 #include "base/fileio.h"
 #include "base/limits.h"
 #include "cli/cli.h"
+#include "cli/remote.h"
 #include "policy/policy.h"
 #include "store/store.h"
 
@@ -34,7 +35,10 @@ static void usage(FILE *f)
                "       attestctl policy eval --policy FILE --claims CLAIMS.json [--explain] "
                "[--strict]\n"
                "       attestctl [--data-dir DIR] policy set|get|reset --provider NAME "
-               "--type SgxEnclave|OpenEnclave|TdxVm [FILE]\n");
+               "--type SgxEnclave|OpenEnclave|TdxVm [FILE]\n"
+               "       attestctl policy sign --key KEY.pem --cert CERT.pem [FILE]\n"
+               "       attestctl --url URL policy get|set|reset --provider NAME --type TYPE "
+               "[FILE] [--sign-key KEY.pem --sign-cert CERT.pem]\n");
 }
 
 static void print_diag(const char *file, const char *kind, const struct at_policy_diag *d)
@@ -420,8 +424,14 @@ int at_cli_policy(int argc, char **argv)
     if (strcmp(argv[1], "eval") == 0) {
         return cmd_eval(argc - 2, argv + 2);
     }
+    if (strcmp(argv[1], "sign") == 0) {
+        return at_cli_policy_sign(argc - 2, argv + 2);
+    }
     if (strcmp(argv[1], "set") == 0 || strcmp(argv[1], "get") == 0 ||
         strcmp(argv[1], "reset") == 0) {
+        if (at_cli_remote_enabled()) {
+            return at_cli_policy_remote(argc, argv);
+        }
         return cmd_stored(argv[1], argc - 2, argv + 2);
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {

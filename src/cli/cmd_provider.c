@@ -3,6 +3,7 @@
  *
  *   attestctl [--data-dir DIR] provider create NAME [--mode aad|isolated]
  *                                      [--alg RS256|PS256|ES256] [--signer-cert PEM]...
+ *                                      [--require-token]
  *   attestctl [--data-dir DIR] provider list
  *   attestctl [--data-dir DIR] provider show NAME
  *   attestctl [--data-dir DIR] provider delete NAME
@@ -11,10 +12,13 @@
  * create, on success) print {"name","mode","alg","kid","created_at","signer_certs",
  * "policies"} with no key material. Exit 0 ok, 1 operation failed (exists, not
  * found, invalid name or certificate), 2 usage or I/O. Messages go to stderr.
+ * --require-token: POST /attest/{type} on the provider then needs a bearer token
+ * allowed the attest action (Reader or more); GET /admin/providers/NAME shows it.
  */
 #include "base/fileio.h"
 #include "base/timeutil.h"
 #include "cli/cli.h"
+#include "cli/remote.h"
 #include "crypto/digest.h"
 #include "crypto/x509.h"
 #include "service/service.h"
@@ -32,7 +36,7 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: attestctl [--data-dir DIR] provider create NAME [--mode aad|isolated] "
-               "[--alg RS256|PS256|ES256] [--signer-cert PEM]...\n"
+               "[--alg RS256|PS256|ES256] [--signer-cert PEM]... [--require-token]\n"
                "       attestctl [--data-dir DIR] provider list\n"
                "       attestctl [--data-dir DIR] provider show NAME\n"
                "       attestctl [--data-dir DIR] provider delete NAME\n");
@@ -168,15 +172,18 @@ static int read_certs(const char *path, struct certs *c)
 }
 
 static int create(struct at_store *st, const char *name, enum at_provider_mode mode,
-                  const char *alg, const struct certs *c)
+                  const char *alg, const struct certs *c, bool require_token)
 {
     struct at_err e;
     at_err_init(&e);
     if (!at_is_ok(at_service_provider_create(st, name, mode, alg, at_time_now(), &e))) {
         return fail(&e);
     }
-    for (size_t i = 0; i < c->n; i++) {
-        if (!at_is_ok(at_store_signer_add(st, name, c->der[i], c->len[i], &e))) {
+    for (size_t i = 0; i <= c->n; i++) {
+        at_status s = i < c->n ? at_store_signer_add(st, name, c->der[i], c->len[i], &e)
+                      : require_token ? at_store_provider_set_require_token(st, name, true, &e)
+                                      : at_ok();
+        if (!at_is_ok(s)) {
             /* Do not leave a half-configured provider behind. */
             struct at_err ignored;
             at_err_init(&ignored);
@@ -193,6 +200,7 @@ struct create_opts {
     const char *alg;
     enum at_provider_mode mode;
     struct certs certs;
+    bool require_token;
 };
 
 /* One option of `create` at argv[*i] (advancing *i past its value); returns an exit code. */
@@ -218,6 +226,10 @@ static int create_opt(int argc, char **argv, int *i, struct create_opts *o)
         o->alg = v;
         return 0;
     }
+    if (strcmp(a, "--require-token") == 0) {
+        o->require_token = true;
+        return 0;
+    }
     if (strcmp(a, "--signer-cert") == 0 && v != NULL) {
         (*i)++;
         return read_certs(v, &o->certs);
@@ -232,7 +244,7 @@ static int create_opt(int argc, char **argv, int *i, struct create_opts *o)
 
 static int cmd_create(int argc, char **argv)
 {
-    struct create_opts o = {NULL, "RS256", AT_MODE_AAD, {.n = 0}};
+    struct create_opts o = {NULL, "RS256", AT_MODE_AAD, {.n = 0}, false};
     int rc = 0;
     for (int i = 0; rc == 0 && i < argc; i++) {
         rc = create_opt(argc, argv, &i, &o);
@@ -254,7 +266,7 @@ static int cmd_create(int argc, char **argv)
         rc = at_cli_store_open("provider", &st);
     }
     if (rc == 0) {
-        rc = create(st, o.name, o.mode, o.alg, &o.certs);
+        rc = create(st, o.name, o.mode, o.alg, &o.certs, o.require_token);
     }
     at_store_close(st);
     certs_clear(&o.certs);
@@ -317,6 +329,9 @@ static int cmd_named(int argc, char **argv, bool del)
 
 int at_cli_provider(int argc, char **argv)
 {
+    if (at_cli_remote_enabled()) {
+        return at_cli_provider_remote(argc, argv);
+    }
     if (argc < 2) {
         usage(stderr);
         return 2;

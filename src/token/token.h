@@ -91,6 +91,20 @@ AT_NODISCARD at_status at_jwt_verify_pinned(const char *jwt, const json_t *jwks,
                                             const enum at_jws_alg *algs, size_t n_algs,
                                             json_t **header, json_t **payload, struct at_err *e);
 
+/*
+ * A policy-management JWS as MAA clients build it (maa-api.md §2.5, §2.6): header exactly
+ * {"alg":"RS256"|"ES256","x5c":["<std base64 DER of the certificate>"]} (no kid, no typ),
+ * payload the given bytes (empty for a reset). key_pem is an unencrypted PEM private key
+ * (RSA >= 2048 -> RS256, P-256 -> ES256; borrowed, the caller wipes it); cert_pem the PEM
+ * certificate of that key (the first one is used). *out is heap (free()).
+ * Codes: AT_E_USAGE, AT_E_BAD_VALUE (unreadable key or certificate, unsupported key,
+ * key and certificate do not match), AT_E_CRYPTO, AT_E_NOMEM. (src/token/jws_policy.c)
+ */
+AT_NODISCARD at_status at_jws_policy_sign(const uint8_t *key_pem, size_t key_len,
+                                          const uint8_t *cert_pem, size_t cert_len,
+                                          const uint8_t *payload, size_t payload_len, char **out,
+                                          struct at_err *e);
+
 /* {"keys":[{"kty","kid","use":"sig","alg","x5c":[b64 DER], + n/e or crv/x/y}]}. New reference. */
 json_t *at_jwks_document(struct at_signer *const *signers, size_t n);
 /* One signer's JWK as in at_jwks_document (e.g. for x-ms-policy-signer). New reference or NULL. */
