@@ -236,7 +236,7 @@ static at_status verify(const struct at_auth_issuer *is, const char *jwt, const 
     json_t *jwks = NULL;
     struct at_err sub;
     at_err_init(&sub);
-    if (!at_is_ok(at_jwks_cache_get(is->jwks, now, &jwks, &sub))) {
+    if (!at_is_ok(at_jwks_cache_get(is->jwks, now, kid, &jwks, &sub))) {
         UNAUTH(e, "unknown_kid", "the issuer's signing keys are unavailable");
     }
     at_err_init(&sub);

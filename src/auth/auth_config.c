@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CHECK "oidc_config"
 
@@ -181,22 +182,67 @@ static at_status parse_algs(const json_t *obj, struct at_auth_issuer *is, const 
     return at_ok();
 }
 
-/* jwks_file, resolved against base_dir when relative. */
+/* `path` resolved against base_dir when relative, into full[cap] (or borrowed). */
+static at_status resolve_path(const char *path, const char *base_dir, char *full, size_t cap,
+                              const char *what, const char *key, const char **out, struct at_err *e)
+{
+    if (path[0] != '/' && base_dir != NULL) {
+        int n = snprintf(full, cap, "%s/%s", base_dir, path);
+        AT_ENSURE(n > 0 && (size_t)n < cap, e, AT_E_BAD_VALUE, CHECK, "%s: %s path too long", what,
+                  key);
+        path = full;
+    }
+    *out = path;
+    return at_ok();
+}
+
+/*
+ * jwks_uri: an https URL without fragment or space; its optional jwks_ca_file must be
+ * readable now. The first fetch happens here, but its failure is not a load error.
+ */
+static at_status open_jwks_uri(const json_t *obj, const char *base_dir, int64_t refresh_s,
+                               int64_t stale_s, struct at_auth_issuer *is, const char *what,
+                               struct at_err *e)
+{
+    const char *uri = NULL;
+    AT_TRY(get_text(obj, "jwks_uri", AT_AUTH_URI_MAX, what, &uri, e));
+    AT_ENSURE(strncmp(uri, "https://", 8) == 0 && uri[8] != '\0' && uri[8] != '/', e,
+              AT_E_BAD_VALUE, CHECK, "%s: \"jwks_uri\" must be an https:// URL", what);
+    AT_ENSURE(strpbrk(uri, "# ") == NULL, e, AT_E_BAD_VALUE, CHECK,
+              "%s: \"jwks_uri\" must not contain a fragment or space", what);
+    const char *ca = NULL;
+    char full[2 * MAX_PATH_LEN + 2];
+    if (json_object_get(obj, "jwks_ca_file") != NULL) {
+        AT_TRY(get_text(obj, "jwks_ca_file", MAX_PATH_LEN, what, &ca, e));
+        AT_TRY(resolve_path(ca, base_dir, full, sizeof(full), what, "jwks_ca_file", &ca, e));
+        AT_ENSURE(access(ca, R_OK) == 0, e, AT_E_IO, CHECK, "%s: cannot read jwks_ca_file %s", what,
+                  ca);
+    }
+    at_status st = at_jwks_cache_new_uri(uri, ca, refresh_s, stale_s, &is->jwks, e);
+    if (!at_is_ok(st)) {
+        at_err_context(e, what);
+    }
+    return st;
+}
+
+/* Exactly one of jwks_file (resolved against base_dir when relative) and jwks_uri. */
 static at_status open_jwks(const json_t *obj, const char *base_dir, int64_t refresh_s,
                            int64_t stale_s, struct at_auth_issuer *is, const char *what,
                            struct at_err *e)
 {
-    AT_ENSURE(json_object_get(obj, "jwks_uri") == NULL, e, AT_E_UNSUPPORTED, CHECK,
-              "%s: jwks_uri is not supported yet; use jwks_file", what);
+    bool has_file = json_object_get(obj, "jwks_file") != NULL;
+    bool has_uri = json_object_get(obj, "jwks_uri") != NULL;
+    AT_ENSURE(has_file != has_uri, e, AT_E_BAD_VALUE, CHECK,
+              "%s: exactly one of \"jwks_file\" and \"jwks_uri\" is required", what);
+    if (has_uri) {
+        return open_jwks_uri(obj, base_dir, refresh_s, stale_s, is, what, e);
+    }
+    AT_ENSURE(json_object_get(obj, "jwks_ca_file") == NULL, e, AT_E_BAD_VALUE, CHECK,
+              "%s: \"jwks_ca_file\" applies only to \"jwks_uri\"", what);
     const char *path = NULL;
     AT_TRY(get_text(obj, "jwks_file", MAX_PATH_LEN, what, &path, e));
     char full[2 * MAX_PATH_LEN + 2];
-    if (path[0] != '/' && base_dir != NULL) {
-        int n = snprintf(full, sizeof(full), "%s/%s", base_dir, path);
-        AT_ENSURE(n > 0 && (size_t)n < sizeof(full), e, AT_E_BAD_VALUE, CHECK,
-                  "%s: jwks_file path too long", what);
-        path = full;
-    }
+    AT_TRY(resolve_path(path, base_dir, full, sizeof(full), what, "jwks_file", &path, e));
     at_status st = at_jwks_cache_new(path, refresh_s, stale_s, &is->jwks, e);
     if (!at_is_ok(st)) {
         at_err_context(e, what);
@@ -207,9 +253,9 @@ static at_status open_jwks(const json_t *obj, const char *base_dir, int64_t refr
 static at_status parse_issuer(const json_t *obj, const char *base_dir, struct at_auth_issuer *is,
                               const char *what, struct at_err *e)
 {
-    static const char *const keys[] = {"issuer",         "audiences",        "jwks_file",
-                                       "jwks_uri",       "algorithms",       "tenant",
-                                       "jwks_refresh_s", "jwks_stale_max_s", NULL};
+    static const char *const keys[] = {
+        "issuer", "audiences",      "jwks_file",        "jwks_uri",     "algorithms",
+        "tenant", "jwks_refresh_s", "jwks_stale_max_s", "jwks_ca_file", NULL};
     AT_ENSURE(json_is_object(obj), e, AT_E_BAD_VALUE, CHECK, "%s must be an object", what);
     AT_TRY(only_keys(obj, keys, what, e));
     const char *iss = NULL;
@@ -332,7 +378,7 @@ at_status at_auth_load(const char *path, struct at_auth **out, struct at_err *e)
     if (cfg == NULL) {
         AT_FAIL(e, AT_E_PARSE, CHECK, "%s is not JSON (line %d: %s)", path, jerr.line, jerr.text);
     }
-    /* Relative jwks_file paths are relative to the configuration file's directory. */
+    /* Relative jwks_file / jwks_ca_file paths: relative to the configuration's directory. */
     char *dir = strdup(path);
     at_status st = at_ok();
     if (dir == NULL) {

@@ -21,7 +21,9 @@ struct file_id {
 };
 
 struct at_jwks_cache {
-    char *path;
+    char *path;    /* jwks_file, or NULL for a URI cache */
+    char *uri;     /* jwks_uri, or NULL for a file cache */
+    char *ca_file; /* URI cache: PEM bundle to trust, NULL for the system store */
     int64_t refresh_s;
     int64_t stale_max_s;
     pthread_mutex_t mu;
@@ -30,6 +32,8 @@ struct at_jwks_cache {
     bool have_time;     /* checked_at / good_at are set (the first request sets them) */
     int64_t checked_at; /* request time of the last read attempt */
     int64_t good_at;    /* request time the keys were last read or confirmed */
+    bool have_forced;   /* URI cache: forced_at is set */
+    int64_t forced_at;  /* URI cache: request time of the last out-of-schedule fetch */
 };
 
 /* Members of a JWK that only private or symmetric keys have (RFC 7518 §6.2.2, §6.3.2, §6.4). */
@@ -138,6 +142,8 @@ void at_jwks_cache_free(struct at_jwks_cache *c)
     json_decref(c->jwks);
     pthread_mutex_destroy(&c->mu);
     free(c->path);
+    free(c->uri);
+    free(c->ca_file);
     free(c);
 }
 
@@ -179,14 +185,118 @@ static void refresh_locked(struct at_jwks_cache *c, int64_t now)
     }
 }
 
-at_status at_jwks_cache_get(struct at_jwks_cache *c, int64_t now, json_t **jwks, struct at_err *e)
+at_status at_jwks_cache_new_uri(const char *uri, const char *ca_file, int64_t refresh_s,
+                                int64_t stale_max_s, struct at_jwks_cache **out, struct at_err *e)
+{
+    AT_ENSURE(uri != NULL && strncmp(uri, "https://", 8) == 0 && refresh_s > 0 &&
+                  stale_max_s >= refresh_s,
+              e, AT_E_USAGE, "jwks", "bad JWKS cache parameters");
+    struct at_jwks_cache *c = calloc(1, sizeof(*c));
+    AT_ENSURE(c != NULL, e, AT_E_NOMEM, "jwks", "out of memory");
+    c->uri = strdup(uri);
+    c->ca_file = ca_file != NULL ? strdup(ca_file) : NULL;
+    if (c->uri == NULL || (ca_file != NULL && c->ca_file == NULL) ||
+        pthread_mutex_init(&c->mu, NULL) != 0) {
+        free(c->uri);
+        free(c->ca_file);
+        free(c);
+        AT_FAIL(e, AT_E_NOMEM, "jwks", "out of memory");
+    }
+    c->refresh_s = refresh_s;
+    c->stale_max_s = stale_max_s;
+    /* Not fatal: the issuer's tokens fail with unknown_kid until a fetch succeeds. */
+    struct at_err sub;
+    at_err_init(&sub);
+    if (!at_is_ok(at_jwks_fetch(c->uri, c->ca_file, &c->jwks, &sub))) {
+        c->jwks = NULL;
+    }
+    *out = c;
+    return at_ok();
+}
+
+/* now - since >= d, without overflow; false when now is not after since. */
+static bool elapsed(int64_t now, int64_t since, int64_t d)
+{
+    return now > since && (uint64_t)now - (uint64_t)since >= (uint64_t)d;
+}
+
+/* Does `jwks` hold a key with this kid? */
+static bool has_kid(const json_t *jwks, const char *kid)
+{
+    const json_t *keys = json_object_get(jwks, "keys");
+    for (size_t i = 0; i < json_array_size(keys); i++) {
+        const char *k = json_string_value(json_object_get(json_array_get(keys, i), "kid"));
+        if (k != NULL && strcmp(k, kid) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Under c->mu: fetch now; on success the new keys, on failure the old ones stay. */
+static void fetch_locked(struct at_jwks_cache *c, int64_t now)
+{
+    c->checked_at = now;
+    struct at_err sub;
+    at_err_init(&sub);
+    json_t *doc = NULL;
+    if (at_is_ok(at_jwks_fetch(c->uri, c->ca_file, &doc, &sub))) {
+        json_decref(c->jwks);
+        c->jwks = doc;
+        c->good_at = now;
+    }
+}
+
+/* An out-of-schedule fetch is allowed once per AT_AUTH_JWKS_FORCED_S. */
+static bool take_forced(struct at_jwks_cache *c, int64_t now)
+{
+    if (c->have_forced && !elapsed(now, c->forced_at, AT_AUTH_JWKS_FORCED_S)) {
+        return false;
+    }
+    c->have_forced = true;
+    c->forced_at = now;
+    return true;
+}
+
+/*
+ * Under c->mu: refetch when refresh_s has passed since the last attempt, when there are no
+ * keys, or when the keys lack `kid` (the last two rate-limited); then drop keys last
+ * confirmed more than stale_max_s ago. A request whose `now` is behind the last attempt
+ * (requests racing) fetches nothing.
+ */
+static void refresh_uri_locked(struct at_jwks_cache *c, int64_t now, const char *kid)
+{
+    if (!c->have_time) {
+        /* The creation fetch had no request time: count from now. */
+        c->have_time = true;
+        c->checked_at = now;
+        c->good_at = now;
+    }
+    bool due = c->jwks == NULL ? take_forced(c, now) : elapsed(now, c->checked_at, c->refresh_s);
+    if (due) {
+        fetch_locked(c, now);
+    } else if (c->jwks != NULL && kid != NULL && !has_kid(c->jwks, kid) && take_forced(c, now)) {
+        fetch_locked(c, now);
+    }
+    if (c->jwks != NULL && elapsed(now, c->good_at, c->stale_max_s + 1)) {
+        json_decref(c->jwks);
+        c->jwks = NULL;
+    }
+}
+
+at_status at_jwks_cache_get(struct at_jwks_cache *c, int64_t now, const char *kid, json_t **jwks,
+                            struct at_err *e)
 {
     at_assert(pthread_mutex_lock(&c->mu) == 0);
-    refresh_locked(c, now);
+    if (c->uri != NULL) {
+        refresh_uri_locked(c, now, kid);
+    } else {
+        refresh_locked(c, now);
+    }
     json_t *doc = json_incref(c->jwks);
     at_assert(pthread_mutex_unlock(&c->mu) == 0);
     AT_ENSURE(doc != NULL, e, AT_E_NOT_FOUND, "jwks",
-              "the issuer's signing keys are unavailable (JWKS file unreadable for too long)");
+              "the issuer's signing keys are unavailable (JWKS unreadable for too long)");
     *jwks = doc;
     return at_ok();
 }

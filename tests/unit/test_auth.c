@@ -1123,10 +1123,10 @@ static const struct cfg_case cfg_cases[] = {
     {"audience empty string",
      "{\"issuers\":[{\"issuer\":\"https://i\",\"audiences\":[\"\"],\"jwks_file\":\"%s\"}]}",
      AT_E_BAD_VALUE, "audience"},
-    {"jwks_uri",
-     "{\"issuers\":[{\"issuer\":\"https://i\",\"audiences\":[\"a\"],\"jwks_uri\":\"https://"
+    {"jwks_uri not https",
+     "{\"issuers\":[{\"issuer\":\"https://i\",\"audiences\":[\"a\"],\"jwks_uri\":\"http://"
      "login.microsoftonline.com/common/discovery/v2.0/keys\"}]}",
-     AT_E_UNSUPPORTED, "jwks_uri is not supported yet; use jwks_file"},
+     AT_E_BAD_VALUE, "jwks_uri\" must be an https:// URL"},
     {"no jwks", "{\"issuers\":[{\"issuer\":\"https://i\",\"audiences\":[\"a\"]}]}", AT_E_BAD_VALUE,
      "jwks_file"},
     {"jwks file missing",
