@@ -217,14 +217,6 @@ bool at_routes_match(const char *url, const char *method, struct at_route *rt,
 
 /* ---- api-version (maa-api.md §0) ---- */
 
-enum api_version {
-    API_NONE,
-    API_2020_10_01,
-    API_2022_08_01,
-    API_2022_09_01_PREVIEW,
-    API_2025_06_01,
-};
-
 static const struct {
     const char *name;
     enum api_version v;
@@ -236,8 +228,8 @@ static const struct {
 };
 
 /* false with `out` filled when the version is missing (and required) or unknown. */
-static bool api_version_get(struct MHD_Connection *conn, bool required, enum api_version *v,
-                            struct at_response *out)
+bool at_routes_api_version(struct MHD_Connection *conn, bool required, enum api_version *v,
+                           struct at_response *out)
 {
     const char *s = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "api-version");
     *v = API_NONE;
@@ -305,9 +297,9 @@ static bool provider_exists(struct at_server *srv, const char *name)
  * Fills the issuer: public_url or https://<Host>, plus /providers/{name} when
  * the path named it.
  */
-static bool resolve(struct at_server *srv, struct MHD_Connection *conn, const struct at_route *rt,
-                    char provider[AT_PROVIDER_NAME_MAX + 1], char *issuer, size_t issuer_cap,
-                    struct at_response *out)
+bool at_routes_resolve(struct at_server *srv, struct MHD_Connection *conn,
+                       const struct at_route *rt, char provider[AT_PROVIDER_NAME_MAX + 1],
+                       char *issuer, size_t issuer_cap, struct at_response *out)
 {
     const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     if (host != NULL && !host_ok(host)) {
@@ -523,7 +515,7 @@ static void handle_attest(struct at_server *srv, struct MHD_Connection *conn,
                           struct at_response *out)
 {
     enum api_version v;
-    if (!api_version_get(conn, true, &v, out)) {
+    if (!at_routes_api_version(conn, true, &v, out)) {
         return;
     }
     enum at_att_type type;
@@ -617,68 +609,6 @@ void at_routes_unauthorized(struct at_response *out, const struct at_err *e, boo
     at_resp_error(out, 401, "Unauthorized", msg, NULL);
 }
 
-struct mgmt_op {
-    enum at_manage_op op;
-    enum at_action action;
-};
-
-static struct mgmt_op mgmt_op_of(const struct at_route *rt)
-{
-    switch (rt->id) {
-    case AT_ROUTE_POLICY:
-        return (struct mgmt_op){AT_MANAGE_POLICY_GET, AT_ACT_POLICY_READ};
-    case AT_ROUTE_POLICY_SET:
-        return (struct mgmt_op){AT_MANAGE_POLICY_SET, AT_ACT_POLICY_WRITE};
-    case AT_ROUTE_POLICY_RESET:
-        return (struct mgmt_op){AT_MANAGE_POLICY_RESET, AT_ACT_POLICY_WRITE};
-    case AT_ROUTE_PCERTS:
-        return (struct mgmt_op){AT_MANAGE_CERTS_GET, AT_ACT_SIGNER_READ};
-    case AT_ROUTE_PCERTS_ADD:
-        return (struct mgmt_op){AT_MANAGE_CERTS_ADD, AT_ACT_SIGNER_WRITE};
-    case AT_ROUTE_PCERTS_REMOVE:
-        return (struct mgmt_op){AT_MANAGE_CERTS_REMOVE, AT_ACT_SIGNER_WRITE};
-    case AT_ROUTE_CERTS:
-    case AT_ROUTE_OPENID:
-    case AT_ROUTE_ATTEST:
-    case AT_ROUTE_ADMIN_PROVIDERS:
-    case AT_ROUTE_ADMIN_PROVIDER_GET:
-    case AT_ROUTE_ADMIN_PROVIDER_PUT:
-    case AT_ROUTE_ADMIN_PROVIDER_PATCH:
-    case AT_ROUTE_ADMIN_PROVIDER_DELETE:
-    case AT_ROUTE_ADMIN_ROLES:
-    case AT_ROUTE_ADMIN_ROLES_PUT:
-    case AT_ROUTE_ADMIN_ROLES_DELETE:
-        break;
-    }
-    return (struct mgmt_op){AT_MANAGE_POLICY_GET, AT_ACT_POLICY_READ}; /* never reached */
-}
-
-static bool is_management(const struct at_route *rt)
-{
-    switch (rt->id) {
-    case AT_ROUTE_POLICY:
-    case AT_ROUTE_POLICY_SET:
-    case AT_ROUTE_POLICY_RESET:
-    case AT_ROUTE_PCERTS:
-    case AT_ROUTE_PCERTS_ADD:
-    case AT_ROUTE_PCERTS_REMOVE:
-        return true;
-    case AT_ROUTE_CERTS:
-    case AT_ROUTE_OPENID:
-    case AT_ROUTE_ATTEST:
-    case AT_ROUTE_ADMIN_PROVIDERS:
-    case AT_ROUTE_ADMIN_PROVIDER_GET:
-    case AT_ROUTE_ADMIN_PROVIDER_PUT:
-    case AT_ROUTE_ADMIN_PROVIDER_PATCH:
-    case AT_ROUTE_ADMIN_PROVIDER_DELETE:
-    case AT_ROUTE_ADMIN_ROLES:
-    case AT_ROUTE_ADMIN_ROLES_PUT:
-    case AT_ROUTE_ADMIN_ROLES_DELETE:
-        return false;
-    }
-    return false;
-}
-
 bool at_routes_takes_body(const struct at_route *rt)
 {
     switch (rt->id) {
@@ -709,87 +639,6 @@ bool at_routes_takes_body(const struct at_route *rt)
  * Authenticate (before anything else: an anonymous caller learns nothing, not even
  * whether the provider exists), api-version, provider, authorise, then the use case.
  */
-static void handle_manage(struct at_server *srv, struct MHD_Connection *conn,
-                          const struct at_route *rt, const char *body, size_t body_len,
-                          const char *req_id, char provider_out[AT_PROVIDER_NAME_MAX + 1],
-                          struct at_response *out)
-{
-    struct mgmt_op mo = mgmt_op_of(rt);
-    const char *opname = at_manage_op_name(mo.op);
-    struct at_err e;
-    at_err_init(&e);
-    struct at_principal who;
-    memset(&who, 0, sizeof(who));
-    const char *authz =
-        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (srv->auth == NULL) {
-        at_fail_(&e, AT_E_UNAUTHENTICATED, "no_idp", __FILE__, __LINE__,
-                 "no identity provider is configured");
-        at_routes_unauthorized(out, &e, false);
-        at_audit_event("unauthenticated", NULL, rt->provider[0] != '\0' ? rt->provider : NULL,
-                       opname, "no_identity_provider", req_id);
-        return;
-    }
-    if (!at_is_ok(at_auth_authenticate(srv->auth, authz, at_time_now(), &who, &e))) {
-        bool missing = authz == NULL || (e.check != NULL && strcmp(e.check, "missing_token") == 0);
-        at_routes_unauthorized(out, &e, missing);
-        at_audit_event("unauthenticated", NULL, rt->provider[0] != '\0' ? rt->provider : NULL,
-                       opname, e.check != NULL ? e.check : "invalid_token", req_id);
-        return;
-    }
-    enum api_version v;
-    if (!api_version_get(conn, true, &v, out)) {
-        return;
-    }
-    char provider[AT_PROVIDER_NAME_MAX + 1];
-    char issuer[AT_CONFIG_URL_MAX + 300];
-    if (!resolve(srv, conn, rt, provider, issuer, sizeof(issuer), out)) {
-        return;
-    }
-    memcpy(provider_out, provider, sizeof(provider));
-    at_err_init(&e);
-    if (!at_is_ok(at_auth_authorize(srv->auth, srv->store, &who, provider, mo.action, &e))) {
-        if (e.code == AT_E_FORBIDDEN) {
-            at_resp_error(out, 403, "Forbidden",
-                          e.msg[0] != '\0' ? e.msg : "the caller may not do this", NULL);
-        } else {
-            at_routes_service_error(&e, NULL, out);
-        }
-        at_audit_event("forbidden", who.id, provider, opname, at_action_name(mo.action), req_id);
-        return;
-    }
-    struct at_manage_request req = {.op = mo.op,
-                                    .provider = provider,
-                                    .issuer = issuer,
-                                    .type = AT_ATT_SGX_ENCLAVE,
-                                    .body = body,
-                                    .body_len = body_len};
-    if (rt->id == AT_ROUTE_POLICY || rt->id == AT_ROUTE_POLICY_SET ||
-        rt->id == AT_ROUTE_POLICY_RESET) {
-        if (!at_is_ok(at_att_type_parse(rt->arg, rt->arg_len, &req.type, &e))) {
-            at_resp_error(out, 404, "NotFound", "unknown attestation type", NULL);
-            at_audit_event("management", who.id, provider, opname, "NotFound", req_id);
-            return;
-        }
-    }
-    struct at_manage_result res;
-    if (!at_is_ok(at_service_manage(srv->svc, &req, &res, &e))) {
-        int st = at_code_http_status(e.code);
-        const char *msg = e.msg[0] != '\0' ? e.msg : at_code_name(e.code);
-        at_resp_error(out, st > 0 ? (unsigned)st : 500u,
-                      res.error_code != NULL ? res.error_code : "InternalError", msg, NULL);
-        at_audit_event("management", who.id, provider, opname,
-                       res.error_code != NULL ? res.error_code : "InternalError", req_id);
-        at_manage_result_clear(&res);
-        return;
-    }
-    at_audit_event("management", who.id, provider, opname,
-                   res.result[0] != '\0' ? res.result : "ok", req_id);
-    json_t *doc = json_pack("{s:s}", "token", res.token);
-    at_manage_result_clear(&res);
-    at_resp_json(out, 200, doc);
-}
-
 /* ---- the admin JSON API (docs/management-api.md) and token-protected attestation ---- */
 
 void at_routes_handle(struct at_server *srv, struct MHD_Connection *conn, const struct at_route *rt,
@@ -800,18 +649,18 @@ void at_routes_handle(struct at_server *srv, struct MHD_Connection *conn, const 
     char issuer[AT_CONFIG_URL_MAX + 300];
     enum api_version v;
     provider_out[0] = '\0';
-    if (is_management(rt)) {
-        handle_manage(srv, conn, rt, body, body_len, req_id, provider_out, out);
+    if (at_routes_is_management(rt)) {
+        at_routes_manage_handle(srv, conn, rt, body, body_len, req_id, provider_out, out);
         return;
     }
     if (at_routes_is_admin(rt)) {
         at_routes_admin_handle(srv, conn, rt, body, body_len, req_id, provider_out, out);
         return;
     }
-    if (rt->id != AT_ROUTE_ATTEST && !api_version_get(conn, false, &v, out)) {
+    if (rt->id != AT_ROUTE_ATTEST && !at_routes_api_version(conn, false, &v, out)) {
         return;
     }
-    if (!resolve(srv, conn, rt, provider, issuer, sizeof(issuer), out)) {
+    if (!at_routes_resolve(srv, conn, rt, provider, issuer, sizeof(issuer), out)) {
         return;
     }
     memcpy(provider_out, provider, sizeof(provider));

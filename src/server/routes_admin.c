@@ -43,9 +43,9 @@ bool at_routes_is_admin(const struct at_route *rt)
  * Bearer authentication (RFC 6750) of an admin call or a token-protected attestation:
  * false with the 401 in `out` and the refusal audited. The token is never logged.
  */
-static bool bearer(struct at_server *srv, struct MHD_Connection *conn, const char *target,
-                   const char *opname, const char *req_id, struct at_principal *who,
-                   struct at_response *out)
+bool at_routes_bearer(struct at_server *srv, struct MHD_Connection *conn, const char *target,
+                      const char *opname, const char *req_id, struct at_principal *who,
+                      struct at_response *out)
 {
     struct at_err e;
     at_err_init(&e);
@@ -70,9 +70,9 @@ static bool bearer(struct at_server *srv, struct MHD_Connection *conn, const cha
 }
 
 /* RBAC: may `who` do `action` on `scope` (NULL: no single provider)? 403 when not. */
-static bool permitted(struct at_server *srv, const struct at_principal *who, const char *scope,
-                      enum at_action action, const char *target, const char *opname,
-                      const char *req_id, struct at_response *out)
+bool at_routes_permitted(struct at_server *srv, const struct at_principal *who, const char *scope,
+                         enum at_action action, const char *target, const char *opname,
+                         const char *req_id, struct at_response *out)
 {
     struct at_err e;
     at_err_init(&e);
@@ -109,8 +109,8 @@ bool at_routes_attest_token_ok(struct at_server *srv, struct MHD_Connection *con
         return true;
     }
     struct at_principal who;
-    return bearer(srv, conn, provider, "attest", req_id, &who, out) &&
-           permitted(srv, &who, provider, AT_ACT_ATTEST, provider, "attest", req_id, out);
+    return at_routes_bearer(srv, conn, provider, "attest", req_id, &who, out) &&
+           at_routes_permitted(srv, &who, provider, AT_ACT_ATTEST, provider, "attest", req_id, out);
 }
 
 struct admin_op {
@@ -296,7 +296,8 @@ void at_routes_admin_handle(struct at_server *srv, struct MHD_Connection *conn,
         target[rt->arg_len] = '\0';
     }
     struct at_principal who;
-    if (!bearer(srv, conn, target[0] != '\0' ? target : NULL, c.op.name, req_id, &who, out)) {
+    if (!at_routes_bearer(srv, conn, target[0] != '\0' ? target : NULL, c.op.name, req_id, &who,
+                          out)) {
         return;
     }
     if (!admin_args(conn, rt, body, body_len, &c, out)) {
@@ -308,8 +309,8 @@ void at_routes_admin_handle(struct at_server *srv, struct MHD_Connection *conn,
     if (c.name[0] != '\0') {
         memcpy(provider_out, c.name, sizeof(c.name));
     }
-    if (!permitted(srv, &who, admin_scope(rt, &c), c.op.action, audit_target, c.op.name, req_id,
-                   out)) {
+    if (!at_routes_permitted(srv, &who, admin_scope(rt, &c), c.op.action, audit_target, c.op.name,
+                             req_id, out)) {
         return;
     }
     struct at_err e;

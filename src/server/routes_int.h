@@ -2,7 +2,37 @@
 #ifndef AT_SERVER_ROUTES_INT_H
 #define AT_SERVER_ROUTES_INT_H
 
+#include "auth/auth.h"
 #include "server/http.h"
+
+enum api_version {
+    API_NONE,
+    API_2020_10_01,
+    API_2022_08_01,
+    API_2022_09_01_PREVIEW,
+    API_2025_06_01,
+};
+
+/* false with `out` filled when the api-version is missing (and required) or unknown. */
+bool at_routes_api_version(struct MHD_Connection *conn, bool required, enum api_version *v,
+                           struct at_response *out);
+/* The provider and issuer of a request (path prefix or Host); false with `out` filled. */
+bool at_routes_resolve(struct at_server *srv, struct MHD_Connection *conn,
+                       const struct at_route *rt, char provider[AT_PROVIDER_NAME_MAX + 1],
+                       char *issuer, size_t issuer_cap, struct at_response *out);
+/* Bearer authentication: false with the 401 in `out`, the refusal audited. */
+bool at_routes_bearer(struct at_server *srv, struct MHD_Connection *conn, const char *target,
+                      const char *opname, const char *req_id, struct at_principal *who,
+                      struct at_response *out);
+/* RBAC: false with the 403 in `out`, audited. scope NULL: no single provider. */
+bool at_routes_permitted(struct at_server *srv, const struct at_principal *who, const char *scope,
+                         enum at_action action, const char *target, const char *opname,
+                         const char *req_id, struct at_response *out);
+bool at_routes_is_management(const struct at_route *rt);
+void at_routes_manage_handle(struct at_server *srv, struct MHD_Connection *conn,
+                             const struct at_route *rt, const char *body, size_t body_len,
+                             const char *req_id, char provider_out[AT_PROVIDER_NAME_MAX + 1],
+                             struct at_response *out);
 
 /* 401 with the Bearer challenge (`missing`: no error= attribute, RFC 6750 §3.1). */
 void at_routes_unauthorized(struct at_response *out, const struct at_err *e, bool missing);
