@@ -1,6 +1,7 @@
 /*
- * attestctl verify --type sgx|tdx --evidence FILE --collateral DIR_OR_JSON [--root PEM] [--at RFC3339]
- * attestctl verify --type snp --evidence REPORT --collateral DIR [--root ARK_PEM] [--at RFC3339]
+ * attestctl verify --type sgx|tdx --evidence FILE --collateral DIR_OR_JSON [--root PEM] [--at
+ * RFC3339] attestctl verify --type snp --evidence REPORT --collateral DIR [--root ARK_PEM] [--at
+ * RFC3339]
  *
  * Prints one JSON object: {"result":"pass"|"fail", "tcb_status", "advisory_ids", "claims",
  * "error":{"code","message","check"}} and exits 0 on pass, 1 on fail, 2 on usage or I/O errors.
@@ -50,6 +51,39 @@ static json_t *error_json(const struct at_err *e)
     return j;
 }
 
+/*
+ * The contract's one JSON object, in its key order, on stdout; returns the exit code
+ * (0 pass, 1 fail, 2 when the output cannot be produced). tcb_status NULL: not evaluated.
+ */
+static int emit(at_status s, const struct at_err *e, const char *tcb_status,
+                char *const *advisories, size_t n_advisories, const struct at_claims *claims)
+{
+    json_t *out = json_object();
+    json_object_set_new(out, "result", json_string(at_is_ok(s) ? "pass" : "fail"));
+    if (tcb_status != NULL) {
+        json_object_set_new(out, "tcb_status", json_string(tcb_status));
+        json_t *adv = json_array();
+        for (size_t i = 0; i < n_advisories; i++) {
+            json_array_append_new(adv, json_string(advisories[i]));
+        }
+        json_object_set_new(out, "advisory_ids", adv);
+    }
+    if (claims != NULL) {
+        json_object_set_new(out, "claims", at_claims_to_json(claims));
+    }
+    if (!at_is_ok(s)) {
+        json_object_set_new(out, "error", error_json(e));
+    }
+    char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(out);
+    if (text == NULL) {
+        return 2;
+    }
+    puts(text);
+    free(text);
+    return at_is_ok(s) ? 0 : 1;
+}
+
 /* --type snp: the SEV-SNP report against a collateral directory (collateral/snp_bundle.h). */
 static int verify_snp(const uint8_t *report, size_t report_len, const char *dir, X509 *ark,
                       int64_t at)
@@ -70,23 +104,7 @@ static int verify_snp(const uint8_t *report, size_t report_len, const char *dir,
     if (!have_col && s.code == AT_E_COLLATERAL) {
         e = cerr; /* parsed fine; say which piece was missing */
     }
-    json_t *out = json_object();
-    json_object_set_new(out, "result", json_string(at_is_ok(s) ? "pass" : "fail"));
-    if (res.has_claims) {
-        json_object_set_new(out, "claims", at_claims_to_json(&res.claims));
-    }
-    if (!at_is_ok(s)) {
-        json_object_set_new(out, "error", error_json(&e));
-    }
-    char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    int rc = at_is_ok(s) ? 0 : 1;
-    if (text == NULL) {
-        rc = 2;
-    } else {
-        puts(text);
-        free(text);
-    }
-    json_decref(out);
+    int rc = emit(s, &e, NULL, NULL, 0, res.has_claims ? &res.claims : NULL);
     at_snp_result_clear(&res);
     if (have_col) {
         at_snp_bundle_clear(&b);
@@ -187,31 +205,8 @@ int at_cli_verify(int argc, char **argv)
             e = cerr;
         }
     }
-    json_t *out = json_object();
-    json_object_set_new(out, "result", json_string(at_is_ok(s) ? "pass" : "fail"));
-    if (res.has_tcb_status) {
-        json_object_set_new(out, "tcb_status", json_string(at_tcb_status_name(res.tcb_status)));
-        json_t *adv = json_array();
-        for (size_t i = 0; i < res.n_advisories; i++) {
-            json_array_append_new(adv, json_string(res.advisories[i]));
-        }
-        json_object_set_new(out, "advisory_ids", adv);
-    }
-    if (res.has_claims) {
-        json_object_set_new(out, "claims", at_claims_to_json(&res.claims));
-    }
-    if (!at_is_ok(s)) {
-        json_object_set_new(out, "error", error_json(&e));
-    }
-    char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    int rc = at_is_ok(s) ? 0 : 1;
-    if (text == NULL) {
-        rc = 2;
-    } else {
-        puts(text);
-        free(text);
-    }
-    json_decref(out);
+    int rc = emit(s, &e, res.has_tcb_status ? at_tcb_status_name(res.tcb_status) : NULL,
+                  res.advisories, res.n_advisories, res.has_claims ? &res.claims : NULL);
     at_dcap_result_clear(&res);
     if (have_col) {
         at_dcap_collateral_clear(&col);

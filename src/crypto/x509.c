@@ -11,7 +11,7 @@
 static const char pem_begin[] = "-----BEGIN ";
 
 /* Concatenated DER certificates (Intel's TDX sample quote carries its chain so). */
-static at_status der_chain(const uint8_t *p, size_t len, STACK_OF(X509) **out, const char *what,
+static at_status der_chain(const uint8_t *p, size_t len, STACK_OF(X509) * *out, const char *what,
                            struct at_err *e)
 {
     STACK_OF(X509) *sk = sk_X509_new_null();
@@ -39,8 +39,8 @@ static at_status der_chain(const uint8_t *p, size_t len, STACK_OF(X509) **out, c
     return at_ok();
 }
 
-at_status at_x509_pem_chain(const uint8_t *pem, size_t len, STACK_OF(X509) **out,
-                            const char *what, struct at_err *e)
+at_status at_x509_pem_chain(const uint8_t *pem, size_t len, STACK_OF(X509) * *out, const char *what,
+                            struct at_err *e)
 {
     if (len > 0 && pem[0] == 0x30) {
         return der_chain(pem, len, out, what, e);
@@ -160,9 +160,9 @@ at_status at_crl_parse(const uint8_t *p, size_t len, X509_CRL **out, const char 
     return at_ok();
 }
 
-bool at_x509_cn_is(X509 *cert, const char *cn)
+/* Does `name` carry exactly one CN, equal to `cn`? */
+static bool name_cn_is(X509_NAME *name, const char *cn)
 {
-    X509_NAME *name = X509_get_subject_name(cert);
     int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
     if (idx < 0 || X509_NAME_get_index_by_NID(name, NID_commonName, idx) >= 0) {
         return false; /* absent or ambiguous */
@@ -171,6 +171,16 @@ bool at_x509_cn_is(X509 *cert, const char *cn)
     size_t n = strlen(cn);
     return s != NULL && (size_t)ASN1_STRING_length(s) == n &&
            memcmp(ASN1_STRING_get0_data(s), cn, n) == 0;
+}
+
+bool at_x509_cn_is(X509 *cert, const char *cn)
+{
+    return name_cn_is(X509_get_subject_name(cert), cn);
+}
+
+bool at_x509_issuer_cn_is(X509 *cert, const char *cn)
+{
+    return name_cn_is(X509_get_issuer_name(cert), cn);
 }
 
 at_status at_asn1_time_to_epoch(const ASN1_TIME *t, int64_t *out, struct at_err *e)
@@ -272,15 +282,15 @@ static at_status map_verify_error(int err, int depth, X509 *cert, const char *ch
     AT_FAIL(e, code, check, "%s: %s (depth %d, %s)", check, why, depth, subj);
 }
 
-at_status at_x509_verify_chain(X509 *leaf, STACK_OF(X509) *untrusted, X509 *root,
-                               STACK_OF(X509_CRL) *crls, int64_t at, const char *check,
+at_status at_x509_verify_chain(X509 *leaf, STACK_OF(X509) * untrusted, X509 *root,
+                               STACK_OF(X509_CRL) * crls, int64_t at, const char *check,
                                struct at_err *e)
 {
     return at_x509_verify_chain_ex(leaf, untrusted, root, crls, at, 0, true, check, e);
 }
 
-at_status at_x509_verify_chain_ex(X509 *leaf, STACK_OF(X509) *untrusted, X509 *root,
-                                  STACK_OF(X509_CRL) *crls, int64_t at, unsigned long extra_flags,
+at_status at_x509_verify_chain_ex(X509 *leaf, STACK_OF(X509) * untrusted, X509 *root,
+                                  STACK_OF(X509_CRL) * crls, int64_t at, unsigned long extra_flags,
                                   bool strict, const char *check, struct at_err *e)
 {
     X509_STORE *store = X509_STORE_new();

@@ -32,6 +32,8 @@ AT_NODISCARD at_status at_crl_parse(const uint8_t *p, size_t len, X509_CRL **out
 
 /* Does the certificate's subject CN equal `cn` exactly? */
 bool at_x509_cn_is(X509 *cert, const char *cn);
+/* The same for the issuer's CN. */
+bool at_x509_issuer_cn_is(X509 *cert, const char *cn);
 
 /* notBefore / notAfter as seconds since the epoch. */
 AT_NODISCARD at_status at_x509_validity(X509 *cert, int64_t *not_before, int64_t *not_after,

@@ -197,14 +197,14 @@ static at_status collateral_claim(struct at_dcap_result *r, const struct at_dcap
     }
     at_hex_encode(qh, 32, qhex);
     json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "qeidcertshash", v->qeidcertshash,
-                          "qeidcrlhash", v->qeidcrlhash, "qeidhash", v->qeidhash, "quotehash",
-                          qhex, "tcbinfocertshash", v->tcbinfocertshash, "tcbinfocrlhash",
+                          "qeidcrlhash", v->qeidcrlhash, "qeidhash", v->qeidhash, "quotehash", qhex,
+                          "tcbinfocertshash", v->tcbinfocertshash, "tcbinfocrlhash",
                           v->tcbinfocrlhash, "tcbinfohash", v->tcbinfohash);
     if (j == NULL) {
         AT_FAIL(e, AT_E_NOMEM, NULL, "out of memory");
     }
-    at_status s = at_claims_add_json(&r->claims, is_tdx ? "x-ms-tdx-collateral" : "x-ms-sgx-collateral",
-                                     NULL, j, e);
+    at_status s = at_claims_add_json(
+        &r->claims, is_tdx ? "x-ms-tdx-collateral" : "x-ms-sgx-collateral", NULL, j, e);
     json_decref(j);
     return s;
 }
@@ -300,7 +300,8 @@ static at_status verify(enum at_dcap_tee expect, const uint8_t *quote, size_t qu
     s = collateral_claim(r, v, quote, quote_len, is_tdx, e);
     if (at_is_ok(s) && q.trailing_garbage_len > 0) {
         s = at_fail_at_(e, AT_E_TRAILING, "trailing_data", q.trailing_garbage_off, __FILE__,
-                        __LINE__, "%zu unsigned non-zero bytes after the signature data at offset %zu",
+                        __LINE__,
+                        "%zu unsigned non-zero bytes after the signature data at offset %zu",
                         q.trailing_garbage_len, q.trailing_garbage_off);
         at_err_check(e, "quote_structure");
     }
@@ -345,15 +346,9 @@ static at_status platform_of_chain(const uint8_t *pem, size_t len, uint8_t fmspc
                                : at_fail_(e, AT_E_CHAIN, "pck_chain", __FILE__, __LINE__,
                                           "pck_chain: no 'Intel SGX PCK Certificate'");
     if (at_is_ok(s)) {
-        X509_NAME *issuer = X509_get_issuer_name(leaf);
-        int idx = X509_NAME_get_index_by_NID(issuer, NID_commonName, -1);
-        ASN1_STRING *cn = idx >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(issuer, idx))
-                                   : NULL;
-        const char *v = cn != NULL ? (const char *)ASN1_STRING_get0_data(cn) : "";
-        int n = cn != NULL ? ASN1_STRING_length(cn) : 0;
-        if (n == 25 && memcmp(v, "Intel SGX PCK Platform CA", 25) == 0) {
+        if (at_x509_issuer_cn_is(leaf, "Intel SGX PCK Platform CA")) {
             *ca = "platform";
-        } else if (n == 26 && memcmp(v, "Intel SGX PCK Processor CA", 26) == 0) {
+        } else if (at_x509_issuer_cn_is(leaf, "Intel SGX PCK Processor CA")) {
             *ca = "processor";
         } else {
             s = at_fail_(e, AT_E_CHAIN, "pck_chain", __FILE__, __LINE__,

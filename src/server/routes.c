@@ -636,53 +636,24 @@ bool at_routes_takes_body(const struct at_route *rt)
 }
 
 /*
- * Authenticate (before anything else: an anonymous caller learns nothing, not even
- * whether the provider exists), api-version, provider, authorise, then the use case.
+ * Dispatch: MAA management and admin routes go to their files (each authenticates first,
+ * so an anonymous caller learns nothing); the data plane is handled here.
  */
-/* ---- the admin JSON API (docs/management-api.md) and token-protected attestation ---- */
-
 void at_routes_handle(struct at_server *srv, struct MHD_Connection *conn, const struct at_route *rt,
                       const char *body, size_t body_len, const char *req_id,
                       char provider_out[AT_PROVIDER_NAME_MAX + 1], struct at_response *out)
 {
-    char provider[AT_PROVIDER_NAME_MAX + 1];
-    char issuer[AT_CONFIG_URL_MAX + 300];
-    enum api_version v;
     provider_out[0] = '\0';
-    if (at_routes_is_management(rt)) {
-        at_routes_manage_handle(srv, conn, rt, body, body_len, req_id, provider_out, out);
-        return;
-    }
-    if (at_routes_is_admin(rt)) {
-        at_routes_admin_handle(srv, conn, rt, body, body_len, req_id, provider_out, out);
-        return;
-    }
-    if (rt->id != AT_ROUTE_ATTEST && !at_routes_api_version(conn, false, &v, out)) {
-        return;
-    }
-    if (!at_routes_resolve(srv, conn, rt, provider, issuer, sizeof(issuer), out)) {
-        return;
-    }
-    memcpy(provider_out, provider, sizeof(provider));
+    /* One switch classifies every route: the management planes have their own handlers. */
     switch (rt->id) {
-    case AT_ROUTE_CERTS:
-        handle_certs(srv, provider, out);
-        return;
-    case AT_ROUTE_OPENID:
-        handle_openid(srv, issuer, out);
-        return;
-    case AT_ROUTE_ATTEST:
-        if (!at_routes_attest_token_ok(srv, conn, provider, req_id, out)) {
-            return;
-        }
-        handle_attest(srv, conn, rt, provider, issuer, body, body_len, req_id, out);
-        return;
     case AT_ROUTE_POLICY:
     case AT_ROUTE_POLICY_SET:
     case AT_ROUTE_POLICY_RESET:
     case AT_ROUTE_PCERTS:
     case AT_ROUTE_PCERTS_ADD:
     case AT_ROUTE_PCERTS_REMOVE:
+        at_routes_manage_handle(srv, conn, rt, body, body_len, req_id, provider_out, out);
+        return;
     case AT_ROUTE_ADMIN_PROVIDERS:
     case AT_ROUTE_ADMIN_PROVIDER_GET:
     case AT_ROUTE_ADMIN_PROVIDER_PUT:
@@ -691,7 +662,29 @@ void at_routes_handle(struct at_server *srv, struct MHD_Connection *conn, const 
     case AT_ROUTE_ADMIN_ROLES:
     case AT_ROUTE_ADMIN_ROLES_PUT:
     case AT_ROUTE_ADMIN_ROLES_DELETE:
-        break; /* handled above */
+        at_routes_admin_handle(srv, conn, rt, body, body_len, req_id, provider_out, out);
+        return;
+    case AT_ROUTE_CERTS:
+    case AT_ROUTE_OPENID:
+    case AT_ROUTE_ATTEST:
+        break;
     }
-    at_resp_error(out, 500, "InternalError", "unrouted request", NULL);
+    /* The data plane: api-version (optional except on attest), provider, then the call. */
+    char provider[AT_PROVIDER_NAME_MAX + 1];
+    char issuer[AT_CONFIG_URL_MAX + 300];
+    enum api_version v;
+    if (rt->id != AT_ROUTE_ATTEST && !at_routes_api_version(conn, false, &v, out)) {
+        return;
+    }
+    if (!at_routes_resolve(srv, conn, rt, provider, issuer, sizeof(issuer), out)) {
+        return;
+    }
+    memcpy(provider_out, provider, sizeof(provider));
+    if (rt->id == AT_ROUTE_CERTS) {
+        handle_certs(srv, provider, out);
+    } else if (rt->id == AT_ROUTE_OPENID) {
+        handle_openid(srv, issuer, out);
+    } else if (at_routes_attest_token_ok(srv, conn, provider, req_id, out)) {
+        handle_attest(srv, conn, rt, provider, issuer, body, body_len, req_id, out);
+    }
 }

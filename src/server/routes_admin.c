@@ -13,32 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-bool at_routes_is_admin(const struct at_route *rt)
-{
-    switch (rt->id) {
-    case AT_ROUTE_ADMIN_PROVIDERS:
-    case AT_ROUTE_ADMIN_PROVIDER_GET:
-    case AT_ROUTE_ADMIN_PROVIDER_PUT:
-    case AT_ROUTE_ADMIN_PROVIDER_PATCH:
-    case AT_ROUTE_ADMIN_PROVIDER_DELETE:
-    case AT_ROUTE_ADMIN_ROLES:
-    case AT_ROUTE_ADMIN_ROLES_PUT:
-    case AT_ROUTE_ADMIN_ROLES_DELETE:
-        return true;
-    case AT_ROUTE_CERTS:
-    case AT_ROUTE_OPENID:
-    case AT_ROUTE_ATTEST:
-    case AT_ROUTE_POLICY:
-    case AT_ROUTE_POLICY_SET:
-    case AT_ROUTE_POLICY_RESET:
-    case AT_ROUTE_PCERTS:
-    case AT_ROUTE_PCERTS_ADD:
-    case AT_ROUTE_PCERTS_REMOVE:
-        return false;
-    }
-    return false;
-}
-
 /*
  * Bearer authentication (RFC 6750) of an admin call or a token-protected attestation:
  * false with the 401 in `out` and the refusal audited. The token is never logged.
@@ -148,7 +122,7 @@ static struct admin_op admin_op_of(enum at_route_id id)
     case AT_ROUTE_PCERTS_REMOVE:
         break;
     }
-    /* never reached (is_admin); the strictest action fails closed */
+    /* never reached (at_routes_handle dispatches only admin ids); fail closed */
     return (struct admin_op){"unknown", AT_ACT_ROLE_WRITE};
 }
 

@@ -28,7 +28,6 @@ bool at_routes_bearer(struct at_server *srv, struct MHD_Connection *conn, const 
 bool at_routes_permitted(struct at_server *srv, const struct at_principal *who, const char *scope,
                          enum at_action action, const char *target, const char *opname,
                          const char *req_id, struct at_response *out);
-bool at_routes_is_management(const struct at_route *rt);
 void at_routes_manage_handle(struct at_server *srv, struct MHD_Connection *conn,
                              const struct at_route *rt, const char *body, size_t body_len,
                              const char *req_id, char provider_out[AT_PROVIDER_NAME_MAX + 1],
@@ -40,7 +39,6 @@ void at_routes_unauthorized(struct at_response *out, const struct at_err *e, boo
 void at_routes_service_error(const struct at_err *e, json_t *explain, struct at_response *out);
 bool at_routes_provider_name_ok(const char *s, size_t len);
 
-bool at_routes_is_admin(const struct at_route *rt);
 /* A provider requiring a token for attestation: false with the 401/403 in `out`. */
 bool at_routes_attest_token_ok(struct at_server *srv, struct MHD_Connection *conn,
                                const char *provider, const char *req_id, struct at_response *out);

@@ -46,32 +46,6 @@ static struct mgmt_op mgmt_op_of(const struct at_route *rt)
     return (struct mgmt_op){AT_MANAGE_POLICY_GET, AT_ACT_POLICY_READ}; /* never reached */
 }
 
-bool at_routes_is_management(const struct at_route *rt)
-{
-    switch (rt->id) {
-    case AT_ROUTE_POLICY:
-    case AT_ROUTE_POLICY_SET:
-    case AT_ROUTE_POLICY_RESET:
-    case AT_ROUTE_PCERTS:
-    case AT_ROUTE_PCERTS_ADD:
-    case AT_ROUTE_PCERTS_REMOVE:
-        return true;
-    case AT_ROUTE_CERTS:
-    case AT_ROUTE_OPENID:
-    case AT_ROUTE_ATTEST:
-    case AT_ROUTE_ADMIN_PROVIDERS:
-    case AT_ROUTE_ADMIN_PROVIDER_GET:
-    case AT_ROUTE_ADMIN_PROVIDER_PUT:
-    case AT_ROUTE_ADMIN_PROVIDER_PATCH:
-    case AT_ROUTE_ADMIN_PROVIDER_DELETE:
-    case AT_ROUTE_ADMIN_ROLES:
-    case AT_ROUTE_ADMIN_ROLES_PUT:
-    case AT_ROUTE_ADMIN_ROLES_DELETE:
-        return false;
-    }
-    return false;
-}
-
 void at_routes_manage_handle(struct at_server *srv, struct MHD_Connection *conn,
                              const struct at_route *rt, const char *body, size_t body_len,
                              const char *req_id, char provider_out[AT_PROVIDER_NAME_MAX + 1],

@@ -50,21 +50,20 @@ static int der_to_rs(const uint8_t *der, size_t der_len, uint8_t *rs)
     return ok ? 0 : -1;
 }
 
-/* Sign `msg` with the signer's key; *sig is heap (free()). */
-static at_status sign_bytes(const struct at_signer *s, const char *msg, size_t msg_len,
-                            uint8_t **sig, size_t *sig_len, struct at_err *e)
+at_status at_tok_sign(EVP_PKEY *key, enum at_jws_alg alg, const char *msg, size_t msg_len,
+                      uint8_t **sig, size_t *sig_len, struct at_err *e)
 {
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pctx = NULL;
     uint8_t *buf = NULL;
     size_t n = 0;
-    int ok = mctx != NULL && EVP_DigestSignInit(mctx, &pctx, at_md_sha256(), NULL, s->key) == 1 &&
-             (s->alg != AT_ALG_PS256 || set_pss(pctx) == 0) &&
+    int ok = mctx != NULL && EVP_DigestSignInit(mctx, &pctx, at_md_sha256(), NULL, key) == 1 &&
+             (alg != AT_ALG_PS256 || set_pss(pctx) == 0) &&
              EVP_DigestSign(mctx, NULL, &n, (const unsigned char *)msg, msg_len) == 1 && n > 0 &&
              (buf = malloc(n)) != NULL &&
              EVP_DigestSign(mctx, buf, &n, (const unsigned char *)msg, msg_len) == 1;
     EVP_MD_CTX_free(mctx);
-    if (ok && s->alg == AT_ALG_ES256) {
+    if (ok && alg == AT_ALG_ES256) {
         uint8_t *rs = malloc(ES256_SIG_LEN);
         ok = rs != NULL && der_to_rs(buf, n, rs) == 0;
         free(buf);
@@ -75,7 +74,7 @@ static at_status sign_bytes(const struct at_signer *s, const char *msg, size_t m
         char why[128];
         at_err_openssl(why, sizeof(why));
         free(buf);
-        AT_FAIL(e, AT_E_CRYPTO, "jws_sign", "%s signing failed: %s", at_jws_alg_name(s->alg), why);
+        AT_FAIL(e, AT_E_CRYPTO, "jws_sign", "%s signing failed: %s", at_jws_alg_name(alg), why);
     }
     *sig = buf;
     *sig_len = n;
@@ -157,7 +156,7 @@ at_status at_jwt_sign(const struct at_signer *s, const json_t *payload, const ch
     }
     uint8_t *sig = NULL;
     size_t sig_len = 0;
-    at_status st = sign_bytes(s, input, strlen(input), &sig, &sig_len, e);
+    at_status st = at_tok_sign(s->key, s->alg, input, strlen(input), &sig, &sig_len, e);
     if (!at_is_ok(st)) {
         free(input);
         return st;

@@ -10,14 +10,11 @@
 #include "token/token_int.h"
 
 #include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define ES256_HALF 32
-#define ES256_LEN  ((size_t)64)
 /* Largest PEM input for a key or certificate. */
 #define PEM_MAX ((size_t)256 * 1024)
 
@@ -25,7 +22,7 @@ static EVP_PKEY *read_key(const uint8_t *pem, size_t len)
 {
     BIO *b = len <= PEM_MAX ? BIO_new_mem_buf(pem, (int)len) : NULL;
     /* NULL passphrase callback data: encrypted keys fail rather than prompt. */
-    EVP_PKEY *k = b != NULL ? PEM_read_bio_PrivateKey(b, NULL, NULL, (void *)(uintptr_t)"") : NULL;
+    EVP_PKEY *k = b != NULL ? PEM_read_bio_PrivateKey(b, NULL, NULL, (void *)(uintptr_t) "") : NULL;
     BIO_free(b);
     return k;
 }
@@ -52,45 +49,6 @@ static char *header_b64(const char *alg, X509 *cert)
     char *b64 = txt != NULL ? at_b64url_dup((const uint8_t *)txt, strlen(txt)) : NULL;
     free(txt);
     return b64;
-}
-
-/* DER ECDSA-Sig-Value to r||s (RFC 7518 §3.4). */
-static int der_to_rs(const uint8_t *der, size_t der_len, uint8_t rs[ES256_LEN])
-{
-    const unsigned char *p = der;
-    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
-    int ok = sig != NULL && p == der + der_len &&
-             BN_bn2binpad(ECDSA_SIG_get0_r(sig), rs, ES256_HALF) == ES256_HALF &&
-             BN_bn2binpad(ECDSA_SIG_get0_s(sig), rs + ES256_HALF, ES256_HALF) == ES256_HALF;
-    ECDSA_SIG_free(sig);
-    return ok ? 0 : -1;
-}
-
-/* Signature over msg in JWS form (PKCS#1 v1.5 or r||s); *sig heap. */
-static int sign(EVP_PKEY *key, bool ec, const char *msg, uint8_t **sig, size_t *sig_len)
-{
-    EVP_MD_CTX *m = EVP_MD_CTX_new();
-    size_t n = 0;
-    uint8_t *buf = NULL;
-    int ok = m != NULL && EVP_DigestSignInit(m, NULL, at_md_sha256(), NULL, key) == 1 &&
-             EVP_DigestSign(m, NULL, &n, (const unsigned char *)msg, strlen(msg)) == 1 && n > 0 &&
-             (buf = malloc(n)) != NULL &&
-             EVP_DigestSign(m, buf, &n, (const unsigned char *)msg, strlen(msg)) == 1;
-    EVP_MD_CTX_free(m);
-    if (ok && ec) {
-        uint8_t *rs = malloc(ES256_LEN);
-        ok = rs != NULL && der_to_rs(buf, n, rs) == 0;
-        free(buf);
-        buf = rs;
-        n = ES256_LEN;
-    }
-    if (!ok) {
-        free(buf);
-        return -1;
-    }
-    *sig = buf;
-    *sig_len = n;
-    return 0;
 }
 
 /* "<h>.<b64url(payload)>" heap. */
@@ -140,20 +98,20 @@ at_status at_jws_policy_sign(const uint8_t *key_pem, size_t key_len, const uint8
     }
     X509 *cert = read_cert(cert_pem, cert_len);
     const char *alg = NULL;
-    bool ec = false;
+    enum at_jws_alg a = AT_ALG_RS256;
     if (at_tok_key_fits(key, AT_ALG_RS256)) {
         alg = "RS256";
     } else if (at_tok_key_fits(key, AT_ALG_ES256)) {
         alg = "ES256";
-        ec = true;
+        a = AT_ALG_ES256;
     }
-    const char *bad = cert == NULL                         ? "the signing certificate is not PEM"
-                      : alg == NULL                        ? "the key is neither RSA >= 2048 nor P-256"
-                      : X509_check_private_key(cert, key) != 1 ? "the key does not match the certificate"
-                                                           : NULL;
+    const char *bad = cert == NULL  ? "the signing certificate is not PEM"
+                      : alg == NULL ? "the key is neither RSA >= 2048 nor P-256"
+                      : X509_check_private_key(cert, key) != 1
+                          ? "the key does not match the certificate"
+                          : NULL;
     if (bad != NULL) {
-        char why[128];
-        at_err_openssl(why, sizeof(why));
+        ERR_clear_error();
         EVP_PKEY_free(key);
         X509_free(cert);
         AT_FAIL(e, AT_E_BAD_VALUE, "jws_policy_sign", "%s", bad);
@@ -162,18 +120,20 @@ at_status at_jws_policy_sign(const uint8_t *key_pem, size_t key_len, const uint8
     X509_free(cert);
     char *input = h != NULL ? signing_input(h, payload, payload_len) : NULL;
     free(h);
+    if (input == NULL) {
+        EVP_PKEY_free(key);
+        AT_FAIL(e, AT_E_NOMEM, "jws_policy_sign", "out of memory");
+    }
     uint8_t *sig = NULL;
     size_t sig_len = 0;
-    int srv = input != NULL ? sign(key, ec, input, &sig, &sig_len) : -1;
+    at_status st = at_tok_sign(key, a, input, strlen(input), &sig, &sig_len, e);
     EVP_PKEY_free(key);
-    char *jws = srv == 0 ? join_sig(input, sig, sig_len) : NULL;
+    char *jws = at_is_ok(st) ? join_sig(input, sig, sig_len) : NULL;
     free(input);
     free(sig);
+    AT_TRY(st);
     if (jws == NULL) {
-        char why[128];
-        at_err_openssl(why, sizeof(why));
-        AT_FAIL(e, srv == 0 ? AT_E_NOMEM : AT_E_CRYPTO, "jws_policy_sign", "%s signing failed: %s",
-                alg, why);
+        AT_FAIL(e, AT_E_NOMEM, "jws_policy_sign", "out of memory");
     }
     *out = jws;
     return at_ok();

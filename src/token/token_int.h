@@ -20,6 +20,14 @@ struct at_signer {
 /* Standard base64 with padding, no line breaks (RFC 7517 x5c). Heap; NULL on failure. */
 char *at_tok_b64std_dup(const uint8_t *in, size_t n);
 
+/*
+ * Sign `msg` with `key` as JWS `alg` needs it (RS256 PKCS#1 v1.5, PS256 with salt 32,
+ * ES256 as raw r||s per RFC 7518 §3.4); *sig is heap (free()).
+ */
+AT_NODISCARD at_status at_tok_sign(EVP_PKEY *key, enum at_jws_alg alg, const char *msg,
+                                   size_t msg_len, uint8_t **sig, size_t *sig_len,
+                                   struct at_err *e);
+
 /* Is `pkey` of the type `alg` needs (RSA >= 2048 bits, or EC P-256)? */
 bool at_tok_key_fits(EVP_PKEY *pkey, enum at_jws_alg alg);
 

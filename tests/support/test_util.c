@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include "base/fileio.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -29,29 +31,9 @@ const char *tu_conformance_dir(void)
 
 uint8_t *tu_read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return NULL;
-    }
-    size_t cap = 4096, n = 0, r;
-    uint8_t *buf = malloc(cap + 1);
-    while (buf != NULL && (r = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += r;
-        if (n == cap) {
-            uint8_t *nb = realloc(buf, cap * 2 + 1);
-            if (nb == NULL) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (buf != NULL) {
-        buf[n] = 0;
-        *len = n;
-    }
-    return buf;
+    /* The project's own reader (NUL-terminated, capped); tests read nothing larger. */
+    uint8_t *buf = NULL;
+    struct at_err e;
+    at_err_init(&e);
+    return at_is_ok(at_file_read(path, (size_t)64 << 20, &buf, len, &e)) ? buf : NULL;
 }
