@@ -439,7 +439,7 @@ static at_status parse_line(struct at_config *c, const char *s, size_t len, size
         at_err_context(e, ctx);
         return st;
     }
-    c->seen |= 1u << key;
+    c->seen[key] = true;
     return at_ok();
 }
 

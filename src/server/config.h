@@ -97,7 +97,7 @@ struct at_config {
     char *sgx_root_ca; /* test-only replacement of the pinned Intel root */
     char *amd_ark;     /* test-only replacement of the pinned AMD ARKs */
     char *oidc_config; /* management-plane identity providers (JSON, auth.h), or NULL */
-    uint32_t seen;     /* bit per key given in the file (duplicate detection) */
+    bool seen[AT_CFG_KEY_COUNT]; /* keys given in the file */
 };
 
 /* Embedded defaults. Never fails (aborts only when out of memory). */
