@@ -4,7 +4,7 @@
  */
 #include "auth/auth.h"
 #include "base/timeutil.h"
-#include "server/audit.h"
+#include "monitor/audit.h"
 #include "server/http.h"
 #include "server/routes_int.h"
 
