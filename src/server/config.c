@@ -29,6 +29,16 @@ static const char *const key_names[AT_CFG_KEY_COUNT] = {
     [AT_CFG_SGX_ROOT_CA] = "sgx_root_ca",
     [AT_CFG_AMD_ARK] = "amd_ark",
     [AT_CFG_OIDC_CONFIG] = "oidc_config",
+    [AT_CFG_ALERT_POLICY_CHANGED] = "alert_policy_changed",
+    [AT_CFG_ALERT_SIGNER_CHANGED] = "alert_signer_changed",
+    [AT_CFG_ALERT_ROLE_CHANGED] = "alert_role_changed",
+    [AT_CFG_ALERT_AUTH_FAILURES] = "alert_auth_failures",
+    [AT_CFG_ALERT_ATTESTATION_FAILURE_RATIO] = "alert_attestation_failure_ratio",
+    [AT_CFG_ALERT_COLLATERAL_EXPIRY_DAYS] = "alert_collateral_expiry_days",
+    [AT_CFG_ALERT_WEBHOOK_URL] = "alert_webhook_url",
+    [AT_CFG_ALERT_WEBHOOK_CA] = "alert_webhook_ca",
+    [AT_CFG_ALERT_WEBHOOK_TOKEN_FILE] = "alert_webhook_token_file",
+    [AT_CFG_ALERT_SYSLOG] = "alert_syslog",
 };
 
 const char *at_config_key_name(enum at_config_key k)
@@ -114,6 +124,7 @@ void at_config_clear(struct at_config *c)
     free(c->sgx_root_ca);
     free(c->amd_ark);
     free(c->oidc_config);
+    at_alert_config_clear(&c->alerts);
     memset(c, 0, sizeof(*c));
 }
 
@@ -134,6 +145,7 @@ static void config_copy(struct at_config *dst, const struct at_config *src)
     dst->sgx_root_ca = dup_opt(src->sgx_root_ca);
     dst->amd_ark = dup_opt(src->amd_ark);
     dst->oidc_config = dup_opt(src->oidc_config);
+    at_alert_config_copy(&dst->alerts, &src->alerts);
 }
 
 /* ---- value parsers ---- */
@@ -364,6 +376,17 @@ at_status at_config_set(struct at_config *c, enum at_config_key k, const char *v
         }
         AT_FAIL(e, AT_E_BAD_VALUE, "config_value",
                 "log_level: expected error, warn, info or debug");
+    case AT_CFG_ALERT_POLICY_CHANGED:
+    case AT_CFG_ALERT_SIGNER_CHANGED:
+    case AT_CFG_ALERT_ROLE_CHANGED:
+    case AT_CFG_ALERT_AUTH_FAILURES:
+    case AT_CFG_ALERT_ATTESTATION_FAILURE_RATIO:
+    case AT_CFG_ALERT_COLLATERAL_EXPIRY_DAYS:
+    case AT_CFG_ALERT_WEBHOOK_URL:
+    case AT_CFG_ALERT_WEBHOOK_CA:
+    case AT_CFG_ALERT_WEBHOOK_TOKEN_FILE:
+    case AT_CFG_ALERT_SYSLOG:
+        return at_alert_config_set(&c->alerts, key, v, len, e);
     case AT_CFG_KEY_COUNT:
         break;
     }

@@ -10,6 +10,7 @@
 #define AT_SERVER_CONFIG_H
 
 #include "base/status.h"
+#include "monitor/alerts.h"
 
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -73,6 +74,16 @@ enum at_config_key {
     AT_CFG_SGX_ROOT_CA,
     AT_CFG_AMD_ARK,
     AT_CFG_OIDC_CONFIG,
+    AT_CFG_ALERT_POLICY_CHANGED, /* alerts (docs/alerts.md) */
+    AT_CFG_ALERT_SIGNER_CHANGED,
+    AT_CFG_ALERT_ROLE_CHANGED,
+    AT_CFG_ALERT_AUTH_FAILURES,
+    AT_CFG_ALERT_ATTESTATION_FAILURE_RATIO,
+    AT_CFG_ALERT_COLLATERAL_EXPIRY_DAYS,
+    AT_CFG_ALERT_WEBHOOK_URL,
+    AT_CFG_ALERT_WEBHOOK_CA,
+    AT_CFG_ALERT_WEBHOOK_TOKEN_FILE,
+    AT_CFG_ALERT_SYSLOG,
     AT_CFG_KEY_COUNT,
 };
 
@@ -98,6 +109,7 @@ struct at_config {
     char *amd_ark;     /* test-only replacement of the pinned AMD ARKs */
     char *oidc_config; /* management-plane identity providers (JSON, auth.h), or NULL */
     bool seen[AT_CFG_KEY_COUNT]; /* keys given in the file */
+    struct at_alert_config alerts; /* alert_* keys (monitor/alerts.h) */
 };
 
 /* Embedded defaults. Never fails (aborts only when out of memory). */

@@ -5,6 +5,8 @@
  */
 #include "server/http.h"
 
+#include "monitor/metrics.h"
+
 #include <errno.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
@@ -127,6 +129,7 @@ struct req {
     bool responded;
     bool overflow;    /* body passed max_body_bytes: 413 when it ends */
     bool has_pending; /* `pending` is the answer (404/405) once the request is in */
+    bool matched;     /* rt names a route, even on 405 (metrics label; else "unmatched") */
     struct at_response pending;
     size_t drained; /* body bytes read and thrown away */
     struct at_route rt;
@@ -192,7 +195,9 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct req *rq
     r->body = NULL; /* owned by MHD now */
     enum MHD_Result ok = MHD_YES;
     if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                "application/json; charset=utf-8") != MHD_YES ||
+                                r->content_type != NULL ? r->content_type
+                                                        : "application/json; charset=utf-8") !=
+            MHD_YES ||
         MHD_add_response_header(resp, "x-ms-request-id", rq->id) != MHD_YES ||
         MHD_add_response_header(resp, "x-ms-maa-service-version", "attestd/" ATTESTD_VERSION) !=
             MHD_YES ||
@@ -279,7 +284,9 @@ static bool has_body(struct MHD_Connection *conn)
 static enum MHD_Result on_first(struct at_server *srv, struct MHD_Connection *conn, const char *url,
                                 const char *method, struct req *rq)
 {
-    if (!at_routes_match(url, method, &rq->rt, &rq->pending)) {
+    bool found = at_routes_match(url, method, &rq->rt, &rq->pending);
+    rq->matched = found || rq->pending.status == 405; /* 405: the route exists */
+    if (!found) {
         rq->has_pending = true;
         if (has_body(conn)) {
             return send_response(conn, rq, &rq->pending);
@@ -387,6 +394,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
            rq->method, rq->path, rq->status, (long long)ms,
            rq->provider[0] != '\0' ? rq->provider : "-",
            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+    at_metrics_http_request(rq->matched ? at_route_name(rq->rt.id) : "unmatched", rq->status,
+                            (double)(t1.tv_sec - rq->t0.tv_sec) +
+                                (double)(t1.tv_nsec - rq->t0.tv_nsec) / 1e9);
     free(rq->body);
     free(rq->pending.body);
     free(rq);

@@ -65,6 +65,7 @@ struct at_response {
     size_t body_len;
     const char *allow; /* static Allow header value for 405, or NULL */
     char www_authenticate[384]; /* WWW-Authenticate value for 401, or "" */
+    const char *content_type; /* static Content-Type, or NULL = application/json */
 };
 
 /* JSON response; steals the reference to `doc`. */
@@ -95,7 +96,11 @@ enum at_route_id {
     AT_ROUTE_ADMIN_ROLES,           /* GET /admin/roleAssignments */
     AT_ROUTE_ADMIN_ROLES_PUT,       /* PUT /admin/roleAssignments */
     AT_ROUTE_ADMIN_ROLES_DELETE,    /* DELETE /admin/roleAssignments */
+    AT_ROUTE_METRICS,               /* GET /metrics (Prometheus; routes_metrics.c) */
 };
+
+/* A static name per route for metrics labels ("attest", "policy_set", ...; routes_metrics.c). */
+const char *at_route_name(enum at_route_id id);
 
 /* What the URL selected; views point into the URL string MHD owns. */
 struct at_route {

@@ -13,6 +13,7 @@
 #include "base/secure.h"
 #include "base/timeutil.h"
 #include "server/http.h"
+#include "server/monitor.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -377,6 +378,11 @@ static int run(const struct at_config *cfg)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* Metrics and alerts (threads: after the signal mask, before serving). */
+    if (!at_is_ok(at_monitor_start(cfg, store, &e))) {
+        print_err("alerts", &e);
+        goto out;
+    }
     srv.cfg = cfg;
     srv.svc = svc;
     srv.store = store;
@@ -424,6 +430,7 @@ out:
     if (srv.daemon != NULL) {
         at_http_stop(&srv);
     }
+    at_monitor_stop();
     if (key != NULL) {
         at_free_secret(key, key_len);
     }

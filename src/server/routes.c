@@ -136,6 +136,10 @@ bool at_routes_match(const char *url, const char *method, struct at_route *rt,
     if (has_prefix(p, "/admin/")) {
         return admin_match(p, method, rt, err);
     }
+    if (strcmp(p, "/metrics") == 0) {
+        rt->id = AT_ROUTE_METRICS;
+        return !method_not_allowed(method, MHD_HTTP_METHOD_GET, err);
+    }
     if (has_prefix(p, "/providers/")) {
         const char *name = p + strlen("/providers/");
         const char *slash = strchr(name, '/');
@@ -630,6 +634,7 @@ bool at_routes_takes_body(const struct at_route *rt)
     case AT_ROUTE_ADMIN_PROVIDER_DELETE:
     case AT_ROUTE_ADMIN_ROLES:
     case AT_ROUTE_ADMIN_ROLES_DELETE:
+    case AT_ROUTE_METRICS:
         return false;
     }
     return false;
@@ -664,6 +669,9 @@ void at_routes_handle(struct at_server *srv, struct MHD_Connection *conn, const 
     case AT_ROUTE_ADMIN_ROLES_DELETE:
         at_routes_admin_handle(srv, conn, rt, body, body_len, req_id, provider_out, out);
         return;
+    case AT_ROUTE_METRICS:
+        at_routes_metrics_handle(srv, conn, req_id, out);
+        return;
     case AT_ROUTE_CERTS:
     case AT_ROUTE_OPENID:
     case AT_ROUTE_ATTEST:
@@ -686,5 +694,7 @@ void at_routes_handle(struct at_server *srv, struct MHD_Connection *conn, const 
         handle_openid(srv, issuer, out);
     } else if (at_routes_attest_token_ok(srv, conn, provider, req_id, out)) {
         handle_attest(srv, conn, rt, provider, issuer, body, body_len, req_id, out);
+        /* MERGE(wt-metrics): drop this line once the attestation audit record lands. */
+        at_routes_metrics_attest_audit(provider, rt, out);
     }
 }

@@ -120,6 +120,7 @@ static struct admin_op admin_op_of(enum at_route_id id)
     case AT_ROUTE_PCERTS:
     case AT_ROUTE_PCERTS_ADD:
     case AT_ROUTE_PCERTS_REMOVE:
+    case AT_ROUTE_METRICS:
         break;
     }
     /* never reached (at_routes_handle dispatches only admin ids); fail closed */
@@ -166,6 +167,7 @@ static const char *admin_scope(const struct at_route *rt, const struct admin_cal
     case AT_ROUTE_PCERTS:
     case AT_ROUTE_PCERTS_ADD:
     case AT_ROUTE_PCERTS_REMOVE:
+    case AT_ROUTE_METRICS:
         break;
     }
     return NULL;
@@ -245,6 +247,7 @@ static at_status admin_run(struct at_server *srv, const struct at_route *rt,
     case AT_ROUTE_PCERTS:
     case AT_ROUTE_PCERTS_ADD:
     case AT_ROUTE_PCERTS_REMOVE:
+    case AT_ROUTE_METRICS:
         break;
     }
     AT_FAIL(e, AT_E_INTERNAL, NULL, "unrouted admin request");

@@ -47,4 +47,15 @@ void at_routes_admin_handle(struct at_server *srv, struct MHD_Connection *conn,
                             const char *req_id, char provider_out[AT_PROVIDER_NAME_MAX + 1],
                             struct at_response *out);
 
+/* GET /metrics: the Prometheus exposition (routes_metrics.c; no authentication). */
+void at_routes_metrics_handle(struct at_server *srv, struct MHD_Connection *conn,
+                              const char *req_id, struct at_response *out);
+
+/*
+ * Interim attestation audit record (provider, type, result) so metrics and the failure
+ * ratio rule see attestations; superseded by the audit log's own record (issue 6).
+ */
+void at_routes_metrics_attest_audit(const char *provider, const struct at_route *rt,
+                                    const struct at_response *out);
+
 #endif

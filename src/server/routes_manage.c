@@ -41,6 +41,7 @@ static struct mgmt_op mgmt_op_of(const struct at_route *rt)
     case AT_ROUTE_ADMIN_ROLES:
     case AT_ROUTE_ADMIN_ROLES_PUT:
     case AT_ROUTE_ADMIN_ROLES_DELETE:
+    case AT_ROUTE_METRICS:
         break;
     }
     return (struct mgmt_op){AT_MANAGE_POLICY_GET, AT_ACT_POLICY_READ}; /* never reached */

@@ -153,4 +153,16 @@ AT_NODISCARD at_status at_store_role_list(struct at_store *s, const char *princi
                                           struct at_role_assignment **out, size_t *count,
                                           struct at_err *e);
 
+/*
+ * Keys of the stored DCAP collateral, ordered (store_sqlite_collateral_list.c; metrics and
+ * the collateral-expiry alert). At most 4096 entries. Free *out with free().
+ */
+struct at_collateral_key {
+    char tee[4];      /* "sgx" | "tdx" */
+    uint8_t fmspc[6];
+    char ca[10];      /* "platform" | "processor" */
+};
+AT_NODISCARD at_status at_store_collateral_list(struct at_store *s, struct at_collateral_key **out,
+                                                size_t *count, struct at_err *e);
+
 #endif
