@@ -41,10 +41,11 @@ static int64_t mono_s(void)
 /* Re-list collateral when due; with `check`, run the expiry rule on the fresh list. */
 static void refresh_collateral(bool force, bool check)
 {
+    pthread_mutex_lock(&M.lock);
     if (M.store == NULL) {
+        pthread_mutex_unlock(&M.lock);
         return;
     }
-    pthread_mutex_lock(&M.lock);
     uint64_t gen = at_store_generation(M.store);
     int64_t now = mono_s();
     bool due = force || M.refreshed_at == 0 || gen != M.generation ||

@@ -19,7 +19,9 @@ first two POSTs, so the first alert is delivered on the third attempt after back
    attestd_alerts_fired_total and attestd_alert_webhook_deliveries_total.
 5. TLS verified: a daemon without alert_webhook_ca does not trust the receiver's private
    CA: the attempt fails with a certificate error, nothing is posted.
-6. Negatives: alert_webhook_url = http://... is refused when the config is read;
+6. Collateral expiry: synthetic collateral 29 days from expiry and a 30-day threshold:
+   one alert per stored bundle (sgx, tdx) at start, naming tee, FMSPC and CA.
+7. Negatives: alert_webhook_url = http://... is refused when the config is read;
    alert_webhook_ca without alert_webhook_url refuses to start.
 
 Prints one line per check, then "N passed, M failed"; exits non-zero on any failure.
@@ -278,6 +280,37 @@ def run(res, build, work):
     finally:
         res.eq("SIGTERM (webhook still retrying): exit status 0", d2.stop(), 0)
         rcv2.stop()
+
+    # Collateral expiry: synthetic collateral expires ~29 days from now (t0 = now - 1 day,
+    # nextUpdate t0 + 30 days); with a 30-day threshold both bundles (sgx, tdx) fire at
+    # start, once each; the webhook JSON names tee, FMSPC and CA.
+    env = harness.setup_synthetic(build, os.path.join(work, "coll"))
+    tcb = json.load(open(os.path.join(env["evidence"], "collateral-sgx", "tcb_info.json")))
+    fmspc = tcb.get("tcbInfo", tcb)["fmspc"].lower()
+    rcv3 = Receiver(cert, key, fail=0)
+    with open(env["config"], "a") as f:
+        f.write("alert_collateral_expiry_days = 30\nalert_webhook_url = https://127.0.0.1:%d/h\n"
+                "alert_webhook_ca = %s\n" % (rcv3.port, ca))
+    d3 = harness.Daemon(build, env["data_dir"], env["config"])
+    try:
+        d3.start()
+        res.check("collateral_expiry: 2 alerts delivered", rcv3.wait_delivered(2),
+                  str(rcv3.all()))
+        time.sleep(0.5)
+        got = [json.loads(p[3]) for p in rcv3.delivered()]
+        res.eq("collateral_expiry: exactly 2 alerts", len(got), 2)
+        res.eq("collateral_expiry: rules", {g.get("rule") for g in got}, {"collateral_expiry"})
+        details = sorted(g.get("detail", "") for g in got)
+        res.check("collateral_expiry: sgx bundle named with its FMSPC",
+                  any(x.startswith("collateral tee=sgx fmspc=%s ca=" % fmspc) and
+                      "(threshold 30 days)" in x for x in details), str(details))
+        res.check("collateral_expiry: tdx bundle named",
+                  any(x.startswith("collateral tee=tdx ") for x in details), str(details))
+        res.eq("collateral_expiry: severity warning (not yet expired)",
+               {g.get("severity") for g in got}, {"warning"})
+    finally:
+        res.eq("collateral daemon: SIGTERM exit status 0", d3.stop(), 0)
+        rcv3.stop()
 
     # Negatives: refused configurations.
     bad_conf = os.path.join(work, "bad.conf")
