@@ -16,6 +16,8 @@
 #include "monitor/metrics.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -286,6 +288,53 @@ static void test_backup_source(void **state)
     free(text);
 }
 
+/* Threads racing to create and bump the same label sets: exact totals, no lost updates. */
+static struct at_metric *race_c, *race_h;
+
+static void *race_worker(void *arg)
+{
+    (void)arg;
+    for (unsigned i = 0; i < 20000; i++) {
+        char k[8];
+        snprintf(k, sizeof(k), "k%u", i % 5);
+        const char *v[] = {k};
+        at_metric_add(race_c, v, 1);
+        at_metric_observe(race_h, v, 0.5);
+    }
+    return NULL;
+}
+
+static void test_concurrent(void **state)
+{
+    (void)state;
+    struct at_metrics_registry *r = at_metrics_registry_new();
+    static const char *const l1[] = {"k"};
+    static const double bounds[] = {1};
+    race_c = at_metric_define(r, AT_METRIC_COUNTER, "t_race_total", "R.", 1, l1, 16, NULL, 0);
+    race_h = at_metric_define(r, AT_METRIC_HISTOGRAM, "t_race_seconds", "R.", 1, l1, 16, bounds,
+                              1);
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_create(&th[i], NULL, race_worker, NULL), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+    }
+    char *text = at_metrics_render(r, NULL);
+    for (int i = 0; i < 5; i++) {
+        char want[96];
+        snprintf(want, sizeof(want), "t_race_total{k=\"k%d\"} 16000\n", i);
+        assert_non_null(strstr(text, want));
+        snprintf(want, sizeof(want), "t_race_seconds_sum{k=\"k%d\"} 8000\n", i);
+        assert_non_null(strstr(text, want));
+        snprintf(want, sizeof(want), "t_race_seconds_count{k=\"k%d\"} 16000\n", i);
+        assert_non_null(strstr(text, want));
+    }
+    assert_null(strstr(text, "_overflow"));
+    free(text);
+    at_metrics_registry_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_format_double),
         cmocka_unit_test(test_attestd_observer),
         cmocka_unit_test(test_backup_source),
+        cmocka_unit_test(test_concurrent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
