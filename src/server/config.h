@@ -10,6 +10,7 @@
 #define AT_SERVER_CONFIG_H
 
 #include "base/status.h"
+#include "monitor/audit.h"
 
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -38,6 +39,7 @@
 #define AT_CONFIG_DATA_DIR_DEFAULT "/var/lib/attestd"
 
 enum at_log_level { AT_LOG_ERROR, AT_LOG_WARN, AT_LOG_INFO, AT_LOG_DEBUG };
+enum at_log_format { AT_LOG_FORMAT_TEXT, AT_LOG_FORMAT_JSON };
 
 const char *at_log_level_name(enum at_log_level l);
 
@@ -73,6 +75,11 @@ enum at_config_key {
     AT_CFG_SGX_ROOT_CA,
     AT_CFG_AMD_ARK,
     AT_CFG_OIDC_CONFIG,
+    /* audit log and operational log format (docs/audit-log.md) */
+    AT_CFG_AUDIT_FILE,
+    AT_CFG_AUDIT_FSYNC,
+    AT_CFG_AUDIT_SYSLOG,
+    AT_CFG_LOG_FORMAT,
     AT_CFG_KEY_COUNT,
 };
 
@@ -97,6 +104,10 @@ struct at_config {
     char *sgx_root_ca; /* test-only replacement of the pinned Intel root */
     char *amd_ark;     /* test-only replacement of the pinned AMD ARKs */
     char *oidc_config; /* management-plane identity providers (JSON, auth.h), or NULL */
+    char *audit_file;  /* chained audit log file, or NULL: audit lines on stderr */
+    enum at_audit_fsync audit_fsync; /* always (default), interval, never */
+    bool audit_syslog;               /* also send audit records to syslog (LOG_AUTHPRIV) */
+    enum at_log_format log_format;   /* operational log: text (default) or json */
     bool seen[AT_CFG_KEY_COUNT]; /* keys given in the file */
 };
 
