@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -610,7 +611,13 @@ at_status at_audit_start(const struct at_audit_config *c, struct at_err *e)
     W.stop = false;
     W.reopen = false;
     W.running = true;
-    if (pthread_create(&W.thr, NULL, writer_main, NULL) != 0) {
+    /* The writer takes no signals: the daemon's main thread waits for them (sigwait). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&W.thr, NULL, writer_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
         W.running = false;
         if (W.fd >= 0) {
             close(W.fd);
