@@ -541,9 +541,9 @@ static void decide_start(const struct at_audit_config *c, struct start_state *st
         return;
     }
     st->torn = !t.ends_with_newline;
-    if (t.v.records > 0) {
-        st->seq = t.v.last_seq;
-        memcpy(st->hash, t.v.last_hash, sizeof(st->hash));
+    if (t.last_ok) {
+        st->seq = t.last_seq;
+        memcpy(st->hash, t.last_hash, sizeof(st->hash));
     } else if (have_head) {
         st->seq = head_seq;
         memcpy(st->hash, head_hash, sizeof(st->hash));

@@ -346,6 +346,24 @@ at_status at_audit_tail_read(const char *path, size_t window, uint64_t want_seq,
         off = nl != NULL ? (size_t)(nl - buf) + 1 : n;
     }
     at_audit_verify_buf(&t->v, buf + off, n - off, false);
+    /* The last complete line on its own (the chain continues from it even after a break). */
+    size_t end = n;
+    while (end > off && buf[end - 1] != '\n') {
+        end--; /* drop a torn tail */
+    }
+    if (end > off) {
+        size_t s0 = end - 1;
+        while (s0 > off && buf[s0 - 1] != '\n') {
+            s0--;
+        }
+        struct at_audit_line l;
+        char why[128];
+        if (at_audit_line_parse(buf + s0, end - 1 - s0, &l, why, sizeof(why)) &&
+            at_audit_line_hash(buf + s0, end - 1 - s0, t->last_hash)) {
+            t->last_ok = true;
+            t->last_seq = l.seq;
+        }
+    }
     free(buf);
     return at_ok();
 }

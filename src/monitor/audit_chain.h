@@ -92,6 +92,9 @@ struct at_audit_tail {
     uint64_t size;
     bool ends_with_newline;
     struct at_audit_verifier v;
+    bool last_ok;                       /* the last complete line parses as a record: */
+    uint64_t last_seq;                  /* its seq */
+    char last_hash[AT_AUDIT_HASH_HEX];  /* and the SHA-256 of its bytes */
 };
 AT_NODISCARD at_status at_audit_tail_read(const char *path, size_t window, uint64_t want_seq,
                                           struct at_audit_tail *t, struct at_err *e);

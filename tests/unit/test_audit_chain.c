@@ -286,6 +286,25 @@ static void test_truncated_tail_at_start_is_a_break(void **state)
                 "the daemon recorded a chain break here (audit.chain_break)");
 }
 
+static void test_torn_tail_at_start_is_a_break(void **state)
+{
+    struct fx *f = *state;
+    run_writer(f, f->file, 1); /* seq 1..3 */
+    FILE *fp = fopen(f->file, "a");
+    assert_non_null(fp);
+    fputs("{\"seq\":4,\"prev\":\"ab", fp); /* a torn write */
+    fclose(fp);
+    run_writer(f, f->file, 0);
+    size_t n = read_lines(f->file, L, 64);
+    assert_int_equal(n, 7);
+    assert_string_equal(L[3], "{\"seq\":4,\"prev\":\"ab");
+    /* The chain continues from the last complete record (seq 3). */
+    assert_non_null(strstr(L[4], "\"seq\":4,"));
+    assert_non_null(strstr(L[4], "\"operation\":\"audit.chain_break\""));
+    assert_non_null(strstr(L[4], "partial record"));
+    expect_fail(verify(f, f->file, false), 4, "not a JSON object");
+}
+
 #define N_THREADS 4
 #define N_EACH    300
 
@@ -329,6 +348,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_and_rotation_continue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_tail_at_start_is_a_break, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_torn_tail_at_start_is_a_break, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_emitters, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
