@@ -192,10 +192,10 @@ static struct {
     enum at_audit_fsync fsync;
     bool syslog;
     struct at_store *store;
-    uint64_t seq;                /* last record written */
+    uint64_t seq; /* last record written */
     char hash[AT_AUDIT_HASH_HEX];
-    uint64_t head_seq;           /* last head stored */
-    bool dirty;                  /* written since the last fdatasync */
+    uint64_t head_seq; /* last head stored */
+    bool dirty;        /* written since the last fdatasync */
     int64_t last_sync_ms;
 } W = {.mu = PTHREAD_MUTEX_INITIALIZER,
        .nonempty = PTHREAD_COND_INITIALIZER,
@@ -235,8 +235,8 @@ static void store_head(void)
     struct at_err e;
     at_err_init(&e);
     if (!at_audit_hash_raw(W.hash, raw) ||
-        !at_is_ok(at_store_audit_head_set(W.store, AT_AUDIT_CHAIN, W.seq, raw, at_time_now(),
-                                          &e))) {
+        !at_is_ok(
+            at_store_audit_head_set(W.store, AT_AUDIT_CHAIN, W.seq, raw, at_time_now(), &e))) {
         diag("error", "cannot store the chain head (seq %llu): %s", (unsigned long long)W.seq,
              e.msg);
         return;
@@ -300,8 +300,8 @@ static void write_batch(char **bodies, size_t n)
         while (!write_all(W.fd, buf, len)) {
             int err = errno;
             if (tries++ % 50 == 0) {
-                diag("error", "write %s: %s (retrying; requests wait for the audit log)",
-                     W.path, strerror(err));
+                diag("error", "write %s: %s (retrying; requests wait for the audit log)", W.path,
+                     strerror(err));
             }
             pthread_mutex_lock(&W.mu);
             bool stopping = W.stop;
@@ -499,12 +499,11 @@ struct start_state {
     uint64_t seq;
     char hash[AT_AUDIT_HASH_HEX];
     bool file_empty;
-    bool torn;           /* the file does not end with a newline */
-    char breaks[400];    /* "" when the file ends at the stored head */
+    bool torn;        /* the file does not end with a newline */
+    char breaks[400]; /* "" when the file ends at the stored head */
 };
 
-static void decide_start(const struct at_audit_config *c, struct start_state *st,
-                         struct at_err *e)
+static void decide_start(const struct at_audit_config *c, struct start_state *st, struct at_err *e)
 {
     memset(st, 0, sizeof(*st));
     memcpy(st->hash, AT_AUDIT_ZERO_HASH, sizeof(st->hash));
@@ -525,8 +524,8 @@ static void decide_start(const struct at_audit_config *c, struct start_state *st
         }
     }
     struct at_audit_tail t;
-    if (!at_is_ok(at_audit_tail_read(c->file, AT_AUDIT_TAIL_WINDOW, have_head ? head_seq : 0, &t,
-                                     e))) {
+    if (!at_is_ok(
+            at_audit_tail_read(c->file, AT_AUDIT_TAIL_WINDOW, have_head ? head_seq : 0, &t, e))) {
         snprintf(st->breaks, sizeof(st->breaks), "cannot read the audit file: %s", e->msg);
         at_err_init(e);
         return;
@@ -665,8 +664,8 @@ void at_audit_stop(void)
     if (!running) {
         return;
     }
-    at_audit_emit(&(struct at_audit_rec){
-        .kind = AT_AUDIT_SYSTEM, .operation = "stop", .result = "ok"});
+    at_audit_emit(
+        &(struct at_audit_rec){.kind = AT_AUDIT_SYSTEM, .operation = "stop", .result = "ok"});
     pthread_mutex_lock(&W.mu);
     W.stop = true;
     pthread_cond_signal(&W.nonempty);

@@ -46,18 +46,18 @@ bool at_audit_line_parse(const char *line, size_t len, struct at_audit_line *out
 
 struct at_audit_verifier {
     /* configuration (set after init) */
-    bool mid_file;        /* the first line fed is not a file start: trust it as the anchor */
-    bool allow_breaks;    /* do not fail on audit.chain_break records (daemon tail scan) */
-    uint64_t want_seq;    /* capture the hash of the record with this seq (0: none) */
+    bool mid_file;     /* the first line fed is not a file start: trust it as the anchor */
+    bool allow_breaks; /* do not fail on audit.chain_break records (daemon tail scan) */
+    uint64_t want_seq; /* capture the hash of the record with this seq (0: none) */
     /* results */
-    uint64_t lines;       /* lines fed */
+    uint64_t lines; /* lines fed */
     uint64_t records;
     uint64_t first_seq, last_seq;
     char last_hash[AT_AUDIT_HASH_HEX];
     bool want_found;
     char want_hash[AT_AUDIT_HASH_HEX];
     bool failed;
-    uint64_t fail_line;   /* 1-based line of the first failure */
+    uint64_t fail_line; /* 1-based line of the first failure */
     char reason[256];
 };
 
@@ -92,9 +92,9 @@ struct at_audit_tail {
     uint64_t size;
     bool ends_with_newline;
     struct at_audit_verifier v;
-    bool last_ok;                       /* the last complete line parses as a record: */
-    uint64_t last_seq;                  /* its seq */
-    char last_hash[AT_AUDIT_HASH_HEX];  /* and the SHA-256 of its bytes */
+    bool last_ok;                      /* the last complete line parses as a record: */
+    uint64_t last_seq;                 /* its seq */
+    char last_hash[AT_AUDIT_HASH_HEX]; /* and the SHA-256 of its bytes */
 };
 AT_NODISCARD at_status at_audit_tail_read(const char *path, size_t window, uint64_t want_seq,
                                           struct at_audit_tail *t, struct at_err *e);

@@ -313,8 +313,8 @@ static at_status set_choice(struct at_config *c, enum at_config_key k, const cha
         c->audit_syslog = is_word(v, len, "on");
         return at_ok();
     }
-    AT_ENSURE(is_word(v, len, "text") || is_word(v, len, "json"), e, AT_E_BAD_VALUE,
-              "config_value", "log_format: expected text or json");
+    AT_ENSURE(is_word(v, len, "text") || is_word(v, len, "json"), e, AT_E_BAD_VALUE, "config_value",
+              "log_format: expected text or json");
     c->log_format = is_word(v, len, "json") ? AT_LOG_FORMAT_JSON : AT_LOG_FORMAT_TEXT;
     return at_ok();
 }

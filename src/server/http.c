@@ -438,9 +438,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     int64_t ms = ((int64_t)t1.tv_sec - (int64_t)rq->t0.tv_sec) * 1000 +
                  ((int64_t)t1.tv_nsec - (int64_t)rq->t0.tv_nsec) / 1000000;
     at_log_req(AT_LOG_INFO, rq->id, "request method=%s path=%s status=%u ms=%lld provider=%s%s",
-           rq->method, rq->path, rq->status, (long long)ms,
-           rq->provider[0] != '\0' ? rq->provider : "-",
-           toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+               rq->method, rq->path, rq->status, (long long)ms,
+               rq->provider[0] != '\0' ? rq->provider : "-",
+               toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
     free(rq->body);
     free(rq->pending.body);
     free(rq);

@@ -564,8 +564,8 @@ static void attest_run(struct at_server *srv, struct MHD_Connection *conn,
     struct at_attest_result res;
     memset(&res, 0, sizeof(res));
     if (!at_is_ok(at_service_attest(srv->svc, &req, &res, &e))) {
-        at_log_req(AT_LOG_DEBUG, req_id, "attest failed: code=%s check=%s",
-               at_code_name(e.code), e.check != NULL ? e.check : "-");
+        at_log_req(AT_LOG_DEBUG, req_id, "attest failed: code=%s check=%s", at_code_name(e.code),
+                   e.check != NULL ? e.check : "-");
         at_routes_service_error(&e, res.explain, out);
         a->result = at_service_error_code(&e);
         memcpy(a->res, &res, sizeof(res)); /* the hashes; token and explain are not kept */
@@ -583,8 +583,7 @@ static void attest_run(struct at_server *srv, struct MHD_Connection *conn,
     if (srv->cfg->fixed_time) {
         char when[32];
         at_time_format(srv->cfg->fixed_now, when, sizeof(when));
-        at_log_req(AT_LOG_WARN, req_id, "issued a token on the replay clock (as of %s)",
-               when);
+        at_log_req(AT_LOG_WARN, req_id, "issued a token on the replay clock (as of %s)", when);
     }
     json_t *doc = json_pack("{s:s}", "token", res.token);
     at_attest_result_clear(&res);

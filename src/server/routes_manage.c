@@ -49,8 +49,7 @@ static struct mgmt_op mgmt_op_of(const struct at_route *rt)
 /* A policy operation's target is the attestation type; policy set/reset carry the hashes. */
 static void manage_audit(const struct at_principal *who, const char *provider,
                          const struct at_manage_request *req, const char *opname,
-                         const char *result, const struct at_manage_result *res,
-                         const char *req_id)
+                         const char *result, const struct at_manage_result *res, const char *req_id)
 {
     bool policy = req->op == AT_MANAGE_POLICY_GET || req->op == AT_MANAGE_POLICY_SET ||
                   req->op == AT_MANAGE_POLICY_RESET;
@@ -61,8 +60,7 @@ static void manage_audit(const struct at_principal *who, const char *provider,
         .operation = opname,
         .target = policy ? at_att_type_name(req->type) : NULL,
         .result = result,
-        .policy_hash_before =
-            res->policy_hash_before[0] != '\0' ? res->policy_hash_before : NULL,
+        .policy_hash_before = res->policy_hash_before[0] != '\0' ? res->policy_hash_before : NULL,
         .policy_hash_after = res->policy_hash_after[0] != '\0' ? res->policy_hash_after : NULL,
         .request_id = req_id});
 }

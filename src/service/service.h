@@ -73,9 +73,9 @@ struct at_attest_result {
     char *token;                 /* the JWT (heap) on success */
     json_t *explain;             /* on a policy denial: the engine's explanation (new ref) */
     /* For the audit record, set as far as the flow got (even on failure), else "": */
-    char evidence_sha256[65];    /* lowercase hex SHA-256 of the decoded evidence bytes */
-    char policy_hash[48];        /* x-ms-policy-hash of the policy evaluated (base64url) */
-    char jti[72];                /* the issued token's jti */
+    char evidence_sha256[65]; /* lowercase hex SHA-256 of the decoded evidence bytes */
+    char policy_hash[48];     /* x-ms-policy-hash of the policy evaluated (base64url) */
+    char jti[72];             /* the issued token's jti */
 };
 
 void at_attest_result_clear(struct at_attest_result *r);

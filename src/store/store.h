@@ -159,8 +159,8 @@ AT_NODISCARD at_status at_store_role_list(struct at_store *s, const char *princi
  * AT_E_NOT_FOUND when the chain has no head yet. set is a single autocommit statement and
  * does not bump at_store_generation (it is not configuration).
  */
-AT_NODISCARD at_status at_store_audit_head_get(struct at_store *s, const char *chain,
-                                               uint64_t *seq, uint8_t hash[32], struct at_err *e);
+AT_NODISCARD at_status at_store_audit_head_get(struct at_store *s, const char *chain, uint64_t *seq,
+                                               uint8_t hash[32], struct at_err *e);
 AT_NODISCARD at_status at_store_audit_head_set(struct at_store *s, const char *chain, uint64_t seq,
                                                const uint8_t hash[32], int64_t now,
                                                struct at_err *e);

@@ -346,8 +346,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_chain_builds_and_verifies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tampering_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_and_rotation_continue, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncated_tail_at_start_is_a_break, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_tail_at_start_is_a_break, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail_at_start_is_a_break, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_emitters, setup, teardown),
     };
