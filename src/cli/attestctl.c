@@ -13,6 +13,7 @@ static const struct at_cli_cmd commands[] = {
     {"collateral", "import DCAP collateral into the store", at_cli_collateral},
     {"role", "assign, remove or list management role assignments", at_cli_role},
     {"signer", "add, remove or list an isolated provider's policy signers (--url)", at_cli_signer},
+    {"audit", "verify an audit log's hash chain (and its head in the store)", at_cli_audit},
 };
 
 #define DEFAULT_DATA_DIR "/var/lib/attestd"
@@ -22,6 +23,16 @@ static const char *data_dir_opt;
 static const char *url_opt;
 static const char *token_file_opt;
 static const char *cacert_opt;
+
+void at_cli_set_data_dir(const char *dir)
+{
+    data_dir_opt = dir;
+}
+
+bool at_cli_data_dir_given(void)
+{
+    return data_dir_opt != NULL;
+}
 
 static const char *opt_or_env(const char *opt, const char *env)
 {

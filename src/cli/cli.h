@@ -18,12 +18,16 @@ int at_cli_provider(int argc, char **argv);
 int at_cli_collateral(int argc, char **argv);
 int at_cli_role(int argc, char **argv);   /* cmd_role.c */
 int at_cli_signer(int argc, char **argv); /* cmd_signer.c (remote only) */
+int at_cli_audit(int argc, char **argv);  /* cmd_audit.c */
 
 /*
  * The data directory for local management commands: the global `--data-dir DIR`
  * option, else $ATTESTD_DATA_DIR, else /var/lib/attestd.
  */
 const char *at_cli_data_dir(void);
+/* A command's own --data-dir DIR (overrides the global one); whether one was given. */
+void at_cli_set_data_dir(const char *dir);
+bool at_cli_data_dir_given(void);
 
 /*
  * Open the store in at_cli_data_dir(); on failure prints "attestctl <cmd>: message"

@@ -39,6 +39,10 @@ static const char *const key_names[AT_CFG_KEY_COUNT] = {
     [AT_CFG_ALERT_WEBHOOK_CA] = "alert_webhook_ca",
     [AT_CFG_ALERT_WEBHOOK_TOKEN_FILE] = "alert_webhook_token_file",
     [AT_CFG_ALERT_SYSLOG] = "alert_syslog",
+    [AT_CFG_AUDIT_FILE] = "audit_file",
+    [AT_CFG_AUDIT_FSYNC] = "audit_fsync",
+    [AT_CFG_AUDIT_SYSLOG] = "audit_syslog",
+    [AT_CFG_LOG_FORMAT] = "log_format",
 };
 
 const char *at_config_key_name(enum at_config_key k)
@@ -125,6 +129,7 @@ void at_config_clear(struct at_config *c)
     free(c->amd_ark);
     free(c->oidc_config);
     at_alert_config_clear(&c->alerts);
+    free(c->audit_file);
     memset(c, 0, sizeof(*c));
 }
 
@@ -146,6 +151,7 @@ static void config_copy(struct at_config *dst, const struct at_config *src)
     dst->amd_ark = dup_opt(src->amd_ark);
     dst->oidc_config = dup_opt(src->oidc_config);
     at_alert_config_copy(&dst->alerts, &src->alerts);
+    dst->audit_file = dup_opt(src->audit_file);
 }
 
 /* ---- value parsers ---- */
@@ -293,6 +299,38 @@ static void replace(char **slot, const char *s, size_t len)
     *slot = xstrndup(s, len);
 }
 
+static bool is_word(const char *v, size_t len, const char *w)
+{
+    return strlen(w) == len && memcmp(v, w, len) == 0;
+}
+
+/* The keys that take one word from a fixed list. */
+static at_status set_choice(struct at_config *c, enum at_config_key k, const char *v, size_t len,
+                            struct at_err *e)
+{
+    if (k == AT_CFG_AUDIT_FSYNC) {
+        static const char *const names[] = {"always", "interval", "never"};
+        for (unsigned i = 0; i < 3; i++) {
+            if (is_word(v, len, names[i])) {
+                c->audit_fsync = (enum at_audit_fsync)i;
+                return at_ok();
+            }
+        }
+        AT_FAIL(e, AT_E_BAD_VALUE, "config_value",
+                "audit_fsync: expected always, interval or never");
+    }
+    if (k == AT_CFG_AUDIT_SYSLOG) {
+        AT_ENSURE(is_word(v, len, "on") || is_word(v, len, "off"), e, AT_E_BAD_VALUE,
+                  "config_value", "audit_syslog: expected on or off");
+        c->audit_syslog = is_word(v, len, "on");
+        return at_ok();
+    }
+    AT_ENSURE(is_word(v, len, "text") || is_word(v, len, "json"), e, AT_E_BAD_VALUE, "config_value",
+              "log_format: expected text or json");
+    c->log_format = is_word(v, len, "json") ? AT_LOG_FORMAT_JSON : AT_LOG_FORMAT_TEXT;
+    return at_ok();
+}
+
 at_status at_config_set(struct at_config *c, enum at_config_key k, const char *v, size_t len,
                         struct at_err *e)
 {
@@ -387,6 +425,14 @@ at_status at_config_set(struct at_config *c, enum at_config_key k, const char *v
     case AT_CFG_ALERT_WEBHOOK_TOKEN_FILE:
     case AT_CFG_ALERT_SYSLOG:
         return at_alert_config_set(&c->alerts, key, v, len, e);
+    case AT_CFG_AUDIT_FILE:
+        AT_TRY(check_path(v, len, key, e));
+        replace(&c->audit_file, v, len);
+        return at_ok();
+    case AT_CFG_AUDIT_FSYNC:
+    case AT_CFG_AUDIT_SYSLOG:
+    case AT_CFG_LOG_FORMAT:
+        return set_choice(c, k, v, len, e);
     case AT_CFG_KEY_COUNT:
         break;
     }

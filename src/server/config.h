@@ -11,6 +11,7 @@
 
 #include "base/status.h"
 #include "monitor/alerts.h"
+#include "monitor/audit.h"
 
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -39,6 +40,7 @@
 #define AT_CONFIG_DATA_DIR_DEFAULT "/var/lib/attestd"
 
 enum at_log_level { AT_LOG_ERROR, AT_LOG_WARN, AT_LOG_INFO, AT_LOG_DEBUG };
+enum at_log_format { AT_LOG_FORMAT_TEXT, AT_LOG_FORMAT_JSON };
 
 const char *at_log_level_name(enum at_log_level l);
 
@@ -84,6 +86,11 @@ enum at_config_key {
     AT_CFG_ALERT_WEBHOOK_CA,
     AT_CFG_ALERT_WEBHOOK_TOKEN_FILE,
     AT_CFG_ALERT_SYSLOG,
+    /* audit log and operational log format (docs/audit-log.md) */
+    AT_CFG_AUDIT_FILE,
+    AT_CFG_AUDIT_FSYNC,
+    AT_CFG_AUDIT_SYSLOG,
+    AT_CFG_LOG_FORMAT,
     AT_CFG_KEY_COUNT,
 };
 
@@ -108,6 +115,10 @@ struct at_config {
     char *sgx_root_ca; /* test-only replacement of the pinned Intel root */
     char *amd_ark;     /* test-only replacement of the pinned AMD ARKs */
     char *oidc_config; /* management-plane identity providers (JSON, auth.h), or NULL */
+    char *audit_file;  /* chained audit log file, or NULL: audit lines on stderr */
+    enum at_audit_fsync audit_fsync; /* always (default), interval, never */
+    bool audit_syslog;               /* also send audit records to syslog (LOG_AUTHPRIV) */
+    enum at_log_format log_format;   /* operational log: text (default) or json */
     bool seen[AT_CFG_KEY_COUNT]; /* keys given in the file */
     struct at_alert_config alerts; /* alert_* keys (monitor/alerts.h) */
 };

@@ -5,6 +5,7 @@
  */
 #include "server/http.h"
 
+#include "base/timeutil.h"
 #include "monitor/metrics.h"
 
 #include <errno.h>
@@ -30,21 +31,62 @@ bool at_log_enabled(enum at_log_level l)
     return (int)l <= atomic_load(&log_level);
 }
 
-static void vlog(enum at_log_level l, const char *fmt, va_list ap) AT_PRINTF(2, 0);
+static _Atomic int log_format = AT_LOG_FORMAT_TEXT;
 
-static void vlog(enum at_log_level l, const char *fmt, va_list ap)
+void at_log_set_format(enum at_log_format f)
 {
-    /* One write per line, so lines from worker threads never interleave. */
-    char line[1024];
-    int n = snprintf(line, sizeof(line), "attestd: %s: ", at_log_level_name(l));
-    if (n < 0 || (size_t)n >= sizeof(line)) {
-        return;
-    }
-    int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    atomic_store(&log_format, (int)f);
+}
+
+static void vlog(enum at_log_level l, const char *req_id, const char *fmt, va_list ap)
+    AT_PRINTF(3, 0);
+
+/*
+ * One write per line, so lines from worker threads never interleave. Messages come
+ * from our own format strings; callers never pass tokens, keys or evidence (a
+ * request line carries method, sanitised path, status, provider and id only).
+ */
+static void vlog(enum at_log_level l, const char *req_id, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    int m = vsnprintf(msg, sizeof(msg), fmt, ap);
     if (m < 0) {
         return;
     }
-    size_t len = (size_t)n + (size_t)m;
+    if (atomic_load(&log_format) == AT_LOG_FORMAT_JSON) {
+        char when[32];
+        at_time_format(at_time_now(), when, sizeof(when));
+        json_t *o = json_pack("{s:s, s:s}", "time", when, "level", at_log_level_name(l));
+        if (o == NULL) {
+            return;
+        }
+        if (req_id != NULL) {
+            json_object_set_new(o, "request_id", json_string(req_id));
+        }
+        json_t *js = json_string(msg);
+        json_object_set_new(o, "msg", js != NULL ? js : json_string("(invalid UTF-8)"));
+        char *text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+        json_decref(o);
+        if (text != NULL) {
+            size_t n = strlen(text);
+            char *t2 = realloc(text, n + 2);
+            if (t2 != NULL) {
+                text = t2;
+                text[n++] = '\n';
+                fwrite(text, 1, n, stderr);
+            }
+            free(text);
+        }
+        return;
+    }
+    char line[1200];
+    int n = snprintf(line, sizeof(line), "attestd: %s: %s%s%s%s", at_log_level_name(l),
+                     req_id != NULL ? "req=" : "", req_id != NULL ? req_id : "",
+                     req_id != NULL ? " " : "", msg);
+    if (n < 0) {
+        return;
+    }
+    size_t len = (size_t)n;
     if (len > sizeof(line) - 2) {
         len = sizeof(line) - 2;
     }
@@ -59,7 +101,18 @@ void at_log(enum at_log_level l, const char *fmt, ...)
     }
     va_list ap;
     va_start(ap, fmt);
-    vlog(l, fmt, ap);
+    vlog(l, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void at_log_req(enum at_log_level l, const char *req_id, const char *fmt, ...)
+{
+    if (!at_log_enabled(l)) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(l, req_id, fmt, ap);
     va_end(ap);
 }
 
@@ -390,10 +443,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     clock_gettime(CLOCK_MONOTONIC, &t1);
     int64_t ms = ((int64_t)t1.tv_sec - (int64_t)rq->t0.tv_sec) * 1000 +
                  ((int64_t)t1.tv_nsec - (int64_t)rq->t0.tv_nsec) / 1000000;
-    at_log(AT_LOG_INFO, "request id=%s method=%s path=%s status=%u ms=%lld provider=%s%s", rq->id,
-           rq->method, rq->path, rq->status, (long long)ms,
-           rq->provider[0] != '\0' ? rq->provider : "-",
-           toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+    at_log_req(AT_LOG_INFO, rq->id, "request method=%s path=%s status=%u ms=%lld provider=%s%s",
+               rq->method, rq->path, rq->status, (long long)ms,
+               rq->provider[0] != '\0' ? rq->provider : "-",
+               toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
     at_metrics_http_request(rq->matched ? at_route_name(rq->rt.id) : "unmatched", rq->status,
                             (double)(t1.tv_sec - rq->t0.tv_sec) +
                                 (double)(t1.tv_nsec - rq->t0.tv_nsec) / 1e9);

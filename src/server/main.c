@@ -12,6 +12,7 @@
 #include "base/fileio.h"
 #include "base/secure.h"
 #include "base/timeutil.h"
+#include "monitor/audit.h"
 #include "server/http.h"
 #include "server/monitor.h"
 
@@ -335,6 +336,15 @@ static int run(const struct at_config *cfg)
         print_err("store", &e);
         goto out;
     }
+    /* The audit log before anything is served (docs/audit-log.md). */
+    struct at_audit_config acfg = {.file = cfg->audit_file,
+                                   .fsync = cfg->audit_fsync,
+                                   .syslog = cfg->audit_syslog,
+                                   .store = store};
+    if (!at_is_ok(at_audit_start(&acfg, &e))) {
+        print_err("audit", &e);
+        goto out;
+    }
     if (!at_is_ok(at_service_ensure_default(store, now, &e))) {
         print_err("default provider", &e);
         goto out;
@@ -416,7 +426,8 @@ static int run(const struct at_config *cfg)
             continue;
         }
         if (sig == SIGHUP) {
-            at_log(AT_LOG_INFO, "SIGHUP ignored (reload is not supported yet)");
+            at_audit_reopen(); /* logrotate: the chain continues in the new file */
+            at_log(AT_LOG_INFO, "SIGHUP: audit log reopened");
             continue;
         }
         at_log(AT_LOG_INFO, "%s: stopping (draining in-flight requests)",
@@ -424,6 +435,7 @@ static int run(const struct at_config *cfg)
         break;
     }
     at_http_stop(&srv);
+    at_audit_stop(); /* flush and sync every queued record, store the head */
     at_log(AT_LOG_INFO, "stopped");
     rc = 0;
 out:
@@ -435,6 +447,7 @@ out:
         at_free_secret(key, key_len);
     }
     free(cert);
+    at_audit_stop();
     at_auth_free(auth);
     at_service_free(svc);
     if (store != NULL) {
@@ -456,6 +469,7 @@ int main(int argc, char **argv)
         return 1;
     }
     at_log_set_level(cfg.log_level);
+    at_log_set_format(cfg.log_format);
     int rc = a.check ? check_config(&cfg) : run(&cfg);
     at_config_clear(&cfg);
     return rc;

@@ -513,12 +513,13 @@ static bool decode_attest(json_t *root, enum at_att_type type, struct at_attest_
     return true;
 }
 
-static void handle_attest(struct at_server *srv, struct MHD_Connection *conn,
-                          const struct at_route *rt, const char *provider, const char *issuer,
-                          const char *body, size_t body_len, const char *req_id,
-                          struct at_response *out)
+static void attest_run(struct at_server *srv, struct MHD_Connection *conn,
+                       const struct at_route *rt, const char *provider, const char *issuer,
+                       const char *body, size_t body_len, const char *req_id,
+                       struct at_routes_attest_audit *a, struct at_response *out)
 {
     enum api_version v;
+    a->result = "InvalidParameter"; /* until a step says otherwise */
     if (!at_routes_api_version(conn, true, &v, out)) {
         return;
     }
@@ -528,14 +529,17 @@ static void handle_attest(struct at_server *srv, struct MHD_Connection *conn,
     if (!at_is_ok(at_att_type_parse(rt->arg, rt->arg_len, &type, &e)) || type == AT_ATT_TPM) {
         /* Tpm (a multi-round protocol, §2.4) is not served yet: same answer as unknown. */
         at_resp_error(out, 404, "NotFound", "unknown or unsupported attestation type", NULL);
+        a->result = "NotFound";
         return;
     }
+    a->type = at_att_type_name(type);
     if ((type == AT_ATT_TDX_VM && v < API_2025_06_01) ||
         (type == AT_ATT_SEV_SNP_VM && v < API_2022_08_01)) {
         at_resp_error(out, 400, "UnsupportedApiVersion",
                       type == AT_ATT_TDX_VM ? "TdxVm requires api-version 2025-06-01"
                                             : "SevSnpVm requires api-version 2022-08-01 or later",
                       NULL);
+        a->result = "UnsupportedApiVersion";
         return;
     }
     if (!json_depth_ok(body, body_len, AT_LIMIT_JSON_DEPTH)) {
@@ -564,23 +568,43 @@ static void handle_attest(struct at_server *srv, struct MHD_Connection *conn,
     struct at_attest_result res;
     memset(&res, 0, sizeof(res));
     if (!at_is_ok(at_service_attest(srv->svc, &req, &res, &e))) {
-        at_log(AT_LOG_DEBUG, "request id=%s attest failed: code=%s check=%s", req_id,
-               at_code_name(e.code), e.check != NULL ? e.check : "-");
+        at_log_req(AT_LOG_DEBUG, req_id, "attest failed: code=%s check=%s", at_code_name(e.code),
+                   e.check != NULL ? e.check : "-");
         at_routes_service_error(&e, res.explain, out);
+        a->result = at_service_error_code(&e);
+        memcpy(a->res, &res, sizeof(res)); /* the hashes; token and explain are not kept */
+        a->res->token = NULL;
+        a->res->explain = NULL;
         at_attest_result_clear(&res);
         json_decref(root);
         return;
     }
+    a->result = "ok";
+    memcpy(a->res, &res, sizeof(res));
+    a->res->token = NULL;
+    a->res->explain = NULL;
     json_decref(root);
     if (srv->cfg->fixed_time) {
         char when[32];
         at_time_format(srv->cfg->fixed_now, when, sizeof(when));
-        at_log(AT_LOG_WARN, "request id=%s issued a token on the replay clock (as of %s)", req_id,
-               when);
+        at_log_req(AT_LOG_WARN, req_id, "issued a token on the replay clock (as of %s)", when);
     }
     json_t *doc = json_pack("{s:s}", "token", res.token);
     at_attest_result_clear(&res);
     at_resp_json(out, 200, doc);
+}
+
+/* Every attestation request is audited, whatever its outcome (docs/audit-log.md). */
+static void handle_attest(struct at_server *srv, struct MHD_Connection *conn,
+                          const struct at_route *rt, const char *provider, const char *issuer,
+                          const char *body, size_t body_len, const char *req_id,
+                          struct at_response *out)
+{
+    struct at_attest_result kept;
+    memset(&kept, 0, sizeof(kept));
+    struct at_routes_attest_audit a = {.provider = provider, .res = &kept};
+    attest_run(srv, conn, rt, provider, issuer, body, body_len, req_id, &a, out);
+    at_routes_audit_attest(&a);
 }
 
 /* ---- P1-P3, C1-C3: the management plane (maa-api.md §2.5, §2.6, §6) ---- */
@@ -649,6 +673,7 @@ void at_routes_handle(struct at_server *srv, struct MHD_Connection *conn, const 
                       char provider_out[AT_PROVIDER_NAME_MAX + 1], struct at_response *out)
 {
     provider_out[0] = '\0';
+    at_routes_audit_begin(conn, req_id);
     /* One switch classifies every route: the management planes have their own handlers. */
     switch (rt->id) {
     case AT_ROUTE_POLICY:
@@ -694,7 +719,5 @@ void at_routes_handle(struct at_server *srv, struct MHD_Connection *conn, const 
         handle_openid(srv, issuer, out);
     } else if (at_routes_attest_token_ok(srv, conn, provider, req_id, out)) {
         handle_attest(srv, conn, rt, provider, issuer, body, body_len, req_id, out);
-        /* MERGE(wt-metrics): drop this line once the attestation audit record lands. */
-        at_routes_metrics_attest_audit(provider, rt, out);
     }
 }

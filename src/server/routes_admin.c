@@ -30,14 +30,23 @@ bool at_routes_bearer(struct at_server *srv, struct MHD_Connection *conn, const 
         at_fail_(&e, AT_E_UNAUTHENTICATED, "no_idp", __FILE__, __LINE__,
                  "no identity provider is configured");
         at_routes_unauthorized(out, &e, false);
-        at_audit_event("unauthenticated", NULL, target, opname, "no_identity_provider", req_id);
+        at_audit_emit(&(struct at_audit_rec){.kind = AT_AUDIT_UNAUTHENTICATED,
+                                             .provider = target,
+                                             .target = target,
+                                             .operation = opname,
+                                             .result = "no_identity_provider",
+                                             .request_id = req_id});
         return false;
     }
     if (!at_is_ok(at_auth_authenticate(srv->auth, authz, at_time_now(), who, &e))) {
         bool missing = authz == NULL || (e.check != NULL && strcmp(e.check, "missing_token") == 0);
         at_routes_unauthorized(out, &e, missing);
-        at_audit_event("unauthenticated", NULL, target, opname,
-                       e.check != NULL ? e.check : "invalid_token", req_id);
+        at_audit_emit(&(struct at_audit_rec){.kind = AT_AUDIT_UNAUTHENTICATED,
+                                             .provider = target,
+                                             .target = target,
+                                             .operation = opname,
+                                             .result = e.check != NULL ? e.check : "invalid_token",
+                                             .request_id = req_id});
         return false;
     }
     return true;
@@ -56,11 +65,24 @@ bool at_routes_permitted(struct at_server *srv, const struct at_principal *who, 
     if (e.code == AT_E_FORBIDDEN) {
         at_resp_error(out, 403, "Forbidden",
                       e.msg[0] != '\0' ? e.msg : "the caller may not do this", NULL);
-        at_audit_event("forbidden", who->id, target, opname, at_action_name(action), req_id);
+        at_audit_emit(&(struct at_audit_rec){.kind = AT_AUDIT_FORBIDDEN,
+                                             .principal = who->id,
+                                             .provider = scope != NULL ? scope : target,
+                                             .target = target,
+                                             .operation = opname,
+                                             .result = "Forbidden",
+                                             .detail = at_action_name(action),
+                                             .request_id = req_id});
         return false;
     }
     at_routes_service_error(&e, NULL, out);
-    at_audit_event("management", who->id, target, opname, at_service_error_code(&e), req_id);
+    at_audit_emit(&(struct at_audit_rec){.kind = AT_AUDIT_MANAGEMENT,
+                                         .principal = who->id,
+                                         .provider = scope != NULL ? scope : target,
+                                         .target = target,
+                                         .operation = opname,
+                                         .result = at_service_error_code(&e),
+                                         .request_id = req_id});
     return false;
 }
 
@@ -254,6 +276,22 @@ static at_status admin_run(struct at_server *srv, const struct at_route *rt,
 }
 
 /*
+ * The record of an authorised admin call: provider is the provider acted on or the role
+ * assignment's scope; target is the provider, or the role assignment's principal.
+ */
+static void admin_audit(const struct at_principal *who, const struct admin_call *c,
+                        const char *provider, const char *result, const char *req_id)
+{
+    at_audit_emit(&(struct at_audit_rec){.kind = AT_AUDIT_MANAGEMENT,
+                                         .principal = who->id,
+                                         .provider = provider,
+                                         .target = c->principal != NULL ? c->principal : provider,
+                                         .operation = c->op.name,
+                                         .result = result,
+                                         .request_id = req_id});
+}
+
+/*
  * Authenticate first (an anonymous caller learns nothing, not even whether a provider
  * exists), then decode, authorise on the call's scope, run, and audit the outcome.
  * The audit record's provider field carries the target: the provider, or the scope of
@@ -278,8 +316,13 @@ void at_routes_admin_handle(struct at_server *srv, struct MHD_Connection *conn,
         return;
     }
     if (!admin_args(conn, rt, body, body_len, &c, out)) {
-        at_audit_event("management", who.id, target[0] != '\0' ? target : NULL, c.op.name,
-                       "InvalidParameter", req_id);
+        at_audit_emit(&(struct at_audit_rec){.kind = AT_AUDIT_MANAGEMENT,
+                                             .principal = who.id,
+                                             .provider = target[0] != '\0' ? target : NULL,
+                                             .target = target[0] != '\0' ? target : NULL,
+                                             .operation = c.op.name,
+                                             .result = "InvalidParameter",
+                                             .request_id = req_id});
         return;
     }
     const char *audit_target = c.name[0] != '\0' ? c.name : c.scope;
@@ -298,9 +341,9 @@ void at_routes_admin_handle(struct at_server *srv, struct MHD_Connection *conn,
         const char *code = at_admin_error_code(&e);
         at_resp_error(out, at_admin_http_status(&e), code,
                       e.msg[0] != '\0' ? e.msg : at_code_name(e.code), NULL);
-        at_audit_event("management", who.id, audit_target, c.op.name, code, req_id);
+        admin_audit(&who, &c, audit_target, code, req_id);
         return;
     }
-    at_audit_event("management", who.id, audit_target, c.op.name, "ok", req_id);
+    admin_audit(&who, &c, audit_target, "ok", req_id);
     at_resp_json(out, status, doc);
 }

@@ -51,11 +51,20 @@ void at_routes_admin_handle(struct at_server *srv, struct MHD_Connection *conn,
 void at_routes_metrics_handle(struct at_server *srv, struct MHD_Connection *conn,
                               const char *req_id, struct at_response *out);
 
-/*
- * Interim attestation audit record (provider, type, result) so metrics and the failure
- * ratio rule see attestations; superseded by the audit log's own record (issue 6).
- */
-void at_routes_metrics_attest_audit(const char *provider, const struct at_route *rt,
-                                    const struct at_response *out);
+/* ---- audit context (routes_audit.c) ---- */
+
+/* The client's address as text ("127.0.0.1", "::1"; "unix" for a Unix socket). */
+void at_routes_source(struct MHD_Connection *conn, char out[64]);
+/* Make req_id and the source address the audit context of this worker thread. */
+void at_routes_audit_begin(struct MHD_Connection *conn, const char *req_id);
+
+/* What an attestation request's audit record says (filled as far as the call got). */
+struct at_routes_attest_audit {
+    const char *provider;
+    const char *type;   /* attestation type as named in the URL (valid ones only), or NULL */
+    const char *result; /* "ok" or the MAA error code */
+    struct at_attest_result *res; /* evidence_sha256, policy_hash, jti; or NULL */
+};
+void at_routes_audit_attest(const struct at_routes_attest_audit *a);
 
 #endif

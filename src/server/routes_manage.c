@@ -47,6 +47,25 @@ static struct mgmt_op mgmt_op_of(const struct at_route *rt)
     return (struct mgmt_op){AT_MANAGE_POLICY_GET, AT_ACT_POLICY_READ}; /* never reached */
 }
 
+/* A policy operation's target is the attestation type; policy set/reset carry the hashes. */
+static void manage_audit(const struct at_principal *who, const char *provider,
+                         const struct at_manage_request *req, const char *opname,
+                         const char *result, const struct at_manage_result *res, const char *req_id)
+{
+    bool policy = req->op == AT_MANAGE_POLICY_GET || req->op == AT_MANAGE_POLICY_SET ||
+                  req->op == AT_MANAGE_POLICY_RESET;
+    at_audit_emit(&(struct at_audit_rec){
+        .kind = AT_AUDIT_MANAGEMENT,
+        .principal = who->id,
+        .provider = provider,
+        .operation = opname,
+        .target = policy ? at_att_type_name(req->type) : NULL,
+        .result = result,
+        .policy_hash_before = res->policy_hash_before[0] != '\0' ? res->policy_hash_before : NULL,
+        .policy_hash_after = res->policy_hash_after[0] != '\0' ? res->policy_hash_after : NULL,
+        .request_id = req_id});
+}
+
 void at_routes_manage_handle(struct at_server *srv, struct MHD_Connection *conn,
                              const struct at_route *rt, const char *body, size_t body_len,
                              const char *req_id, char provider_out[AT_PROVIDER_NAME_MAX + 1],
@@ -86,7 +105,12 @@ void at_routes_manage_handle(struct at_server *srv, struct MHD_Connection *conn,
         rt->id == AT_ROUTE_POLICY_RESET) {
         if (!at_is_ok(at_att_type_parse(rt->arg, rt->arg_len, &req.type, &e))) {
             at_resp_error(out, 404, "NotFound", "unknown attestation type", NULL);
-            at_audit_event("management", who.id, provider, opname, "NotFound", req_id);
+            at_audit_emit(&(struct at_audit_rec){.kind = AT_AUDIT_MANAGEMENT,
+                                                 .principal = who.id,
+                                                 .provider = provider,
+                                                 .operation = opname,
+                                                 .result = "NotFound",
+                                                 .request_id = req_id});
             return;
         }
     }
@@ -96,13 +120,13 @@ void at_routes_manage_handle(struct at_server *srv, struct MHD_Connection *conn,
         const char *msg = e.msg[0] != '\0' ? e.msg : at_code_name(e.code);
         at_resp_error(out, st > 0 ? (unsigned)st : 500u,
                       res.error_code != NULL ? res.error_code : "InternalError", msg, NULL);
-        at_audit_event("management", who.id, provider, opname,
-                       res.error_code != NULL ? res.error_code : "InternalError", req_id);
+        manage_audit(&who, provider, &req, opname,
+                     res.error_code != NULL ? res.error_code : "InternalError", &res, req_id);
         at_manage_result_clear(&res);
         return;
     }
-    at_audit_event("management", who.id, provider, opname,
-                   res.result[0] != '\0' ? res.result : "ok", req_id);
+    manage_audit(&who, provider, &req, opname, res.result[0] != '\0' ? res.result : "ok", &res,
+                 req_id);
     json_t *doc = json_pack("{s:s}", "token", res.token);
     at_manage_result_clear(&res);
     at_resp_json(out, 200, doc);

@@ -54,35 +54,6 @@ const char *at_route_name(enum at_route_id id)
     return "unmatched";
 }
 
-void at_routes_metrics_attest_audit(const char *provider, const struct at_route *rt,
-                                    const struct at_response *out)
-{
-    char type[32];
-    size_t n = rt->arg_len < sizeof(type) - 1 ? rt->arg_len : sizeof(type) - 1;
-    memcpy(type, rt->arg != NULL ? rt->arg : "", rt->arg != NULL ? n : 0);
-    type[rt->arg != NULL ? n : 0] = '\0';
-    char code[64] = "InternalError";
-    if (out->status == 200) {
-        snprintf(code, sizeof(code), "ok");
-    } else if (out->body != NULL) {
-        json_t *doc = json_loadb(out->body, out->body_len, 0, NULL);
-        const char *c = json_string_value(json_object_get(json_object_get(doc, "error"), "code"));
-        if (c != NULL) {
-            snprintf(code, sizeof(code), "%s", c);
-        }
-        json_decref(doc);
-    }
-    struct at_audit_rec r = {
-        .kind = AT_AUDIT_ATTESTATION,
-        .provider = provider,
-        .operation = "attest",
-        .target = type,
-        .attestation_type = type,
-        .result = code,
-    };
-    at_audit_emit(&r);
-}
-
 void at_routes_metrics_handle(struct at_server *srv, struct MHD_Connection *conn,
                               const char *req_id, struct at_response *out)
 {

@@ -285,6 +285,10 @@ static at_status attest(struct at_service *svc, const struct at_attest_request *
         at_err_context(e, report ? "report" : "quote");
         return s;
     }
+    uint8_t evh[AT_SHA256_LEN];
+    if (at_sha256(c->evidence, c->evidence_len, evh) == 0) {
+        at_hex_encode(evh, sizeof(evh), res->evidence_sha256);
+    }
     AT_TRY(decode_data(&req->runtime_data, "runtimeData", &c->runtime, &c->runtime_len,
                        &c->runtime_json, e));
     AT_TRY(decode_data(&req->init_time_data, "initTimeData", &c->inittime, &c->inittime_len,
@@ -304,6 +308,7 @@ static at_status attest(struct at_service *svc, const struct at_attest_request *
         AT_TRY(svc_policy_get(svc, gen, provider, req->type, &c->stored, e));
         pol = c->stored->policy;
     }
+    snprintf(res->policy_hash, sizeof(res->policy_hash), "%s", at_policy_hash_str(pol));
     if (req->type == AT_ATT_SEV_SNP_VM) {
         struct svc_bound_data rt = {req->runtime_data.present, c->runtime, c->runtime_len,
                                     c->runtime_json};
@@ -346,6 +351,10 @@ static at_status attest(struct at_service *svc, const struct at_attest_request *
                                          : "https://localhost");
     int64_t lifetime = svc->token_lifetime_s > 0 ? svc->token_lifetime_s : c->signer->lifetime_s;
     AT_TRY(build_token(svc, req, c, issuer, at_policy_hash_str(pol), lifetime, e));
+    snprintf(res->jti, sizeof(res->jti), "%s",
+             json_string_value(json_object_get(c->token, "jti")) != NULL
+                 ? json_string_value(json_object_get(c->token, "jti"))
+                 : "");
     if (c->draft != NULL) {
         /* Draft-policy tokens are unsecured, as MAA returns them (maa-api.md §2.1). */
         return at_jwt_unsecured(c->token, &res->token, e);

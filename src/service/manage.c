@@ -409,7 +409,8 @@ static at_status put_signer(struct mctx *c, struct at_err *e)
 
 /* ---- policy get / set / reset (maa-api.md §2.5) ---- */
 
-static at_status policy_get(struct mctx *c, struct at_err *e)
+/* The policy JWS a GET returns now (heap): stored JWS, else unsigned over text or default. */
+static at_status current_policy_jws(struct mctx *c, char **out, struct at_err *e)
 {
     const char *type = at_att_type_name(c->req->type);
     struct at_policy_record rec;
@@ -432,9 +433,31 @@ static at_status policy_get(struct mctx *c, struct at_err *e)
     }
     at_policy_record_clear(&rec);
     AT_TRY(s);
-    s = put(c->out, "x-ms-policy", json_string(jws), e);
+    *out = jws;
+    return at_ok();
+}
+
+static at_status policy_get(struct mctx *c, struct at_err *e)
+{
+    char *jws = NULL;
+    AT_TRY(current_policy_jws(c, &jws, e));
+    at_status s = put(c->out, "x-ms-policy", json_string(jws), e);
     free(jws);
     return s;
+}
+
+/* b64url(SHA-256(current policy JWS)) into out[48] for the audit record; "" on failure. */
+static void current_policy_hash(struct mctx *c, char out[48])
+{
+    out[0] = '\0';
+    char *jws = NULL;
+    struct at_err e;
+    at_err_init(&e);
+    uint8_t h[AT_SHA256_LEN];
+    if (at_is_ok(current_policy_jws(c, &jws, &e)) && at_sha256(jws, strlen(jws), h) == 0) {
+        at_b64url_encode(h, sizeof(h), out);
+    }
+    free(jws);
 }
 
 /* The policy text from a StoredAttestationPolicy payload (heap, NUL-terminated). */
@@ -662,6 +685,11 @@ static at_status manage(struct mctx *c, struct at_manage_result *res, struct at_
     if (c->out == NULL) {
         return nomem(e);
     }
+    bool changes_policy =
+        c->req->op == AT_MANAGE_POLICY_SET || c->req->op == AT_MANAGE_POLICY_RESET;
+    if (changes_policy) {
+        current_policy_hash(c, res->policy_hash_before);
+    }
     switch (c->req->op) {
     case AT_MANAGE_POLICY_GET:
         AT_TRY(policy_get(c, e));
@@ -687,6 +715,9 @@ static at_status manage(struct mctx *c, struct at_manage_result *res, struct at_
         r = json_string_value(json_object_get(c->out, "x-ms-policycertificates-result"));
     }
     snprintf(res->result, sizeof(res->result), "%s", r != NULL ? r : "");
+    if (changes_policy) {
+        current_policy_hash(c, res->policy_hash_after);
+    }
     return sign_response(c, res, e);
 }
 

@@ -72,6 +72,10 @@ struct at_attest_request {
 struct at_attest_result {
     char *token;                 /* the JWT (heap) on success */
     json_t *explain;             /* on a policy denial: the engine's explanation (new ref) */
+    /* For the audit record, set as far as the flow got (even on failure), else "": */
+    char evidence_sha256[65]; /* lowercase hex SHA-256 of the decoded evidence bytes */
+    char policy_hash[48];     /* x-ms-policy-hash of the policy evaluated (base64url) */
+    char jti[72];             /* the issued token's jti */
 };
 
 void at_attest_result_clear(struct at_attest_result *r);
@@ -137,6 +141,14 @@ struct at_manage_result {
     char *token;            /* on success: the response JWT (heap), to send as {"token": JWT} */
     const char *error_code; /* on failure: the MAA error code (static string) */
     char result[16];        /* on success: "Updated", "Removed", "IsPresent", "IsAbsent" or "" */
+    /*
+     * Policy set/reset, for the audit record: b64url(SHA-256) of the policy JWS a GET
+     * returns (stored JWS, or the unsigned JWS wrapping the stored or default text),
+     * the way x-ms-policy-token-hash is computed; before the call and after it ("" when
+     * not reached). After a JWS set, policy_hash_after equals x-ms-policy-token-hash.
+     */
+    char policy_hash_before[48];
+    char policy_hash_after[48];
 };
 
 void at_manage_result_clear(struct at_manage_result *r);

@@ -165,4 +165,16 @@ struct at_collateral_key {
 AT_NODISCARD at_status at_store_collateral_list(struct at_store *s, struct at_collateral_key **out,
                                                 size_t *count, struct at_err *e);
 
+/*
+ * The audit log's chain head (docs/audit-log.md): the sequence number and SHA-256 of the
+ * last record known durable in the audit file, per chain name ("audit"). get fails with
+ * AT_E_NOT_FOUND when the chain has no head yet. set is a single autocommit statement and
+ * does not bump at_store_generation (it is not configuration).
+ */
+AT_NODISCARD at_status at_store_audit_head_get(struct at_store *s, const char *chain, uint64_t *seq,
+                                               uint8_t hash[32], struct at_err *e);
+AT_NODISCARD at_status at_store_audit_head_set(struct at_store *s, const char *chain, uint64_t seq,
+                                               const uint8_t hash[32], int64_t now,
+                                               struct at_err *e);
+
 #endif

@@ -335,6 +335,12 @@ static const char *const migrations[] = {
     /* 3: per-provider token requirement for attestation (store_sqlite_provider_token.c) */
     ("ALTER TABLE providers ADD COLUMN require_token INTEGER NOT NULL DEFAULT 0"
      " CHECK (require_token IN (0, 1));"),
+    /* audit log chain head (store_sqlite_audit.c, docs/audit-log.md) */
+    "CREATE TABLE audit_head("
+    " chain TEXT PRIMARY KEY NOT NULL,"
+    " seq INTEGER NOT NULL CHECK (seq >= 0),"
+    " hash BLOB NOT NULL CHECK (length(hash) = 32),"
+    " updated_at INTEGER NOT NULL);",
 };
 #define N_MIGRATIONS ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -110,6 +110,10 @@ class Daemon:
             self.cmd += ["--fixed-time", fixed_time if isinstance(fixed_time, str)
                          else rfc3339(fixed_time)]
         self.cmd += extra or []
+        # Every daemon's stderr is also kept in BUILD/test-logs/<test>-<pid>.log, so
+        # test_log_hygiene.py can scan what every earlier test made the daemon log.
+        self.log_dir = os.path.join(os.path.abspath(build_dir), "test-logs")
+        self.log_path = None
         self.proc = None
         self.port = None
         self.lines = []
@@ -121,7 +125,17 @@ class Daemon:
         return os.path.join(self.data_dir, "tls", "cert.pem")
 
     def _reader(self):
+        try:
+            os.makedirs(self.log_dir, exist_ok=True)
+            test = os.path.splitext(os.path.basename(sys.argv[0] or "test"))[0]
+            self.log_path = os.path.join(self.log_dir, "%s-%d.log" % (test, self.proc.pid))
+            sink = open(self.log_path, "ab")
+        except OSError:
+            sink = None
         for raw in iter(self.proc.stderr.readline, b""):
+            if sink is not None:
+                sink.write(raw)
+                sink.flush()
             line = raw.decode("utf-8", errors="replace").rstrip("\n")
             with self._lock:
                 self.lines.append(line)
@@ -129,6 +143,8 @@ class Daemon:
             if m and not self._ready.is_set():
                 self.port = int(m.group(2))
                 self._ready.set()
+        if sink is not None:
+            sink.close()
         self._ready.set()
 
     def start(self, timeout=30):
