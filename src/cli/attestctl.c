@@ -13,6 +13,7 @@ static const struct at_cli_cmd commands[] = {
     {"collateral", "import DCAP collateral into the store", at_cli_collateral},
     {"role", "assign, remove or list management role assignments", at_cli_role},
     {"signer", "add, remove or list an isolated provider's policy signers (--url)", at_cli_signer},
+    {"backup", "create, verify or restore an encrypted backup of the store", at_cli_backup},
 };
 
 #define DEFAULT_DATA_DIR "/var/lib/attestd"

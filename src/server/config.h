@@ -34,6 +34,11 @@
 #define AT_CONFIG_LIFETIME_MAX_S     31536000
 #define AT_CONFIG_LIFETIME_DEFAULT_S 28800
 
+#define AT_CONFIG_BACKUP_INTERVAL_MAX_S     (366 * 86400)
+#define AT_CONFIG_BACKUP_INTERVAL_DEFAULT_S 86400
+#define AT_CONFIG_BACKUP_KEEP_MAX           10000u
+#define AT_CONFIG_BACKUP_KEEP_DEFAULT       7u
+
 #define AT_CONFIG_LISTEN_DEFAULT   "127.0.0.1:8443"
 #define AT_CONFIG_DATA_DIR_DEFAULT "/var/lib/attestd"
 
@@ -73,6 +78,12 @@ enum at_config_key {
     AT_CFG_SGX_ROOT_CA,
     AT_CFG_AMD_ARK,
     AT_CFG_OIDC_CONFIG,
+    /* scheduled backups (issue 7; src/backup/schedule.c) */
+    AT_CFG_BACKUP_DIR,
+    AT_CFG_BACKUP_INTERVAL_S,
+    AT_CFG_BACKUP_KEEP,
+    AT_CFG_BACKUP_KEY_FILE,
+    AT_CFG_BACKUP_PASSPHRASE_FILE,
     AT_CFG_KEY_COUNT,
 };
 
@@ -97,6 +108,12 @@ struct at_config {
     char *sgx_root_ca; /* test-only replacement of the pinned Intel root */
     char *amd_ark;     /* test-only replacement of the pinned AMD ARKs */
     char *oidc_config; /* management-plane identity providers (JSON, auth.h), or NULL */
+    /* scheduled backups: off unless backup_dir is set (docs/configuration.md) */
+    char *backup_dir;
+    int64_t backup_interval_s; /* default 86400 */
+    unsigned backup_keep;      /* default 7 */
+    char *backup_key_file;
+    char *backup_passphrase_file;
     bool seen[AT_CFG_KEY_COUNT]; /* keys given in the file */
 };
 

@@ -13,6 +13,7 @@
 #include "base/secure.h"
 #include "base/timeutil.h"
 #include "server/http.h"
+#include "server/server_backup.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -291,7 +292,7 @@ static at_status make_dirs(const char *path, struct at_err *e)
     return at_ok();
 }
 
-static int run(const struct at_config *cfg)
+static int run(const struct at_config *cfg, const char *config_path)
 {
     struct at_err e;
     at_err_init(&e);
@@ -377,6 +378,10 @@ static int run(const struct at_config *cfg)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (!at_is_ok(at_server_backup_start(cfg, store, config_path, &e))) {
+        print_err("scheduled backups", &e);
+        goto out;
+    }
     srv.cfg = cfg;
     srv.svc = svc;
     srv.store = store;
@@ -428,6 +433,7 @@ out:
         at_free_secret(key, key_len);
     }
     free(cert);
+    at_backup_schedule_stop();
     at_auth_free(auth);
     at_service_free(svc);
     if (store != NULL) {
@@ -449,7 +455,7 @@ int main(int argc, char **argv)
         return 1;
     }
     at_log_set_level(cfg.log_level);
-    int rc = a.check ? check_config(&cfg) : run(&cfg);
+    int rc = a.check ? check_config(&cfg) : run(&cfg, a.config);
     at_config_clear(&cfg);
     return rc;
 }
