@@ -31,7 +31,8 @@
  *                  "require_token":bool,
  *                  "signing_key":b64url(PKCS#8 DER), "signing_cert":b64url(DER),
  *                  "policies":[{"type","text":b64url(bytes),"jws":string|null,
- *                               "hash":b64url(SHA-256(jws, or text when unsigned))}],
+ *                               "hash":b64url(SHA-256(jws, or text when unsigned)),
+ *                               "policy_hash":x-ms-policy-hash of the text}],
  *                  "signer_certs":[b64url(DER)]}],
  *    "role_assignments":[{"principal","role","scope"}]}
  */
@@ -183,7 +184,8 @@ AT_NODISCARD at_status at_backup_diff(const json_t *current, const json_t *backu
 /* Remove a store directory made by a snapshot or restore (attestd.db and its -wal/-shm). */
 void at_backup_rm_store_dir(const char *dir);
 
-/* The MAA policy hash: b64url(SHA-256(jws, or text when there is no JWS)); out >= 44 bytes. */
+/* x-ms-policy-token-hash as the management API reports it: b64url(SHA-256(jws, or the text
+   when there is no JWS)); out >= 44 bytes. */
 AT_NODISCARD at_status at_backup_policy_hash(const char *text, size_t text_len, const char *jws,
                                              char out[48], struct at_err *e);
 

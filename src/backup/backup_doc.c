@@ -10,6 +10,7 @@
 #include "base/secure.h"
 #include "base/timeutil.h"
 #include "crypto/digest.h"
+#include "policy/policy.h"
 #include "store/store.h"
 
 #include <openssl/x509.h>
@@ -145,6 +146,13 @@ static at_status collect_policies(struct at_store *s, const char *name, json_t *
             }
             if (at_is_ok(r)) {
                 r = put(p, "hash", json_string(hash), e);
+            }
+            char ph[44];
+            if (at_is_ok(r)) {
+                r = at_policy_hash(rec.text, rec.text_len, ph, e);
+            }
+            if (at_is_ok(r)) {
+                r = put(p, "policy_hash", json_string(ph), e);
             }
         }
         at_policy_record_clear(&rec);
@@ -454,10 +462,21 @@ static at_status check_policy(const json_t *pol, const char *path, struct at_err
         s = at_backup_policy_hash((const char *)text, text_len,
                                   json_is_string(jws) ? json_string_value(jws) : NULL, want, e);
     }
+    const char *ph = NULL;
+    if (at_is_ok(s)) {
+        s = want_string(pol, "policy_hash", path, 43, &ph, e);
+    }
+    char want_ph[44];
+    if (at_is_ok(s)) {
+        s = at_policy_hash((const char *)text, text_len, want_ph, e);
+    }
     free(text);
     AT_TRY(s);
     if (strcmp(want, hash) != 0) {
         SCHEMA_FAIL(e, path, "\"hash\" does not match the policy");
+    }
+    if (strcmp(want_ph, ph) != 0) {
+        SCHEMA_FAIL(e, path, "\"policy_hash\" does not match the policy");
     }
     return at_ok();
 }

@@ -378,9 +378,9 @@ static void diff_policies(FILE *f, const char *name, const json_t *cur, const js
     json_array_foreach(bp, i, p)
     {
         const char *type = json_string_value(json_object_get(p, "type"));
-        const char *h = json_string_value(json_object_get(p, "hash"));
+        const char *h = json_string_value(json_object_get(p, "policy_hash"));
         const json_t *q = cur != NULL ? find_by(cp, "type", type, NULL, NULL) : NULL;
-        const char *qh = q != NULL ? json_string_value(json_object_get(q, "hash")) : NULL;
+        const char *qh = q != NULL ? json_string_value(json_object_get(q, "policy_hash")) : NULL;
         if (q == NULL) {
             fprintf(f, "+ policy %s/%s %s\n", name, type, h);
             t->added++;
@@ -394,7 +394,7 @@ static void diff_policies(FILE *f, const char *name, const json_t *cur, const js
         const char *type = json_string_value(json_object_get(p, "type"));
         if (bak == NULL || find_by(bp, "type", type, NULL, NULL) == NULL) {
             fprintf(f, "- policy %s/%s %s\n", name, type,
-                    json_string_value(json_object_get(p, "hash")));
+                    json_string_value(json_object_get(p, "policy_hash")));
             t->removed++;
         }
     }
