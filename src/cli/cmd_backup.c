@@ -16,6 +16,7 @@
 #include "base/fileio.h"
 #include "base/timeutil.h"
 #include "cli/cli.h"
+#include "monitor/audit.h"
 #include "store/store.h"
 
 #include <stdio.h>
@@ -156,6 +157,19 @@ static char *conf_oidc_path(const uint8_t *text, size_t len)
     return NULL;
 }
 
+/* One audit record per backup made or restore attempted (audit.h; stderr until issue 6). */
+static void audit(enum at_audit_kind kind, const char *op, const char *file, const char *result)
+{
+    struct at_audit_rec r;
+    memset(&r, 0, sizeof(r));
+    r.kind = kind;
+    r.operation = op;
+    r.target = file;
+    r.result = result;
+    r.detail = "attestctl";
+    at_audit_emit(&r);
+}
+
 static void print_counts(FILE *f, const struct at_backup_counts *c)
 {
     fprintf(f, "%zu providers, %zu policies, %zu signer certificates, %zu role assignments",
@@ -202,9 +216,11 @@ static int cmd_create(int argc, char **argv)
             printf("backup written: %s (", o.out);
             print_counts(stdout, &c);
             printf(")\n");
+            audit(AT_AUDIT_BACKUP, "backup.create", o.out, "ok");
         } else {
             fprintf(stderr, "attestctl backup create: %s\n", e.msg);
             rc = at_cli_exit_code(&e);
+            audit(AT_AUDIT_BACKUP, "backup.create", o.out, at_code_name(e.code));
         }
     }
     at_store_close(st);
@@ -302,6 +318,7 @@ static int cmd_restore(int argc, char **argv)
             fprintf(stderr, "attestctl backup restore: %s\n", e.msg);
             rc = e.code == AT_E_NOMEM ? 2 : 1;
         }
+        audit(AT_AUDIT_SYSTEM, "backup.restore", o.file, rc == 0 ? "ok" : at_code_name(e.code));
     }
     at_store_close(st);
     at_backup_doc_free(doc);
