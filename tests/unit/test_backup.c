@@ -25,6 +25,7 @@
 #include "store/store.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -730,6 +731,70 @@ static void test_schedule(void **state)
     assert_false(at_is_ok(at_backup_schedule_run_once(&e2)));
 }
 
+struct writer {
+    const char *dir;
+    _Atomic int stop;
+    _Atomic int writes;
+};
+
+/* Another connection (as attestd would be) rewriting a policy while snapshots are taken. */
+static void *writer_main(void *arg)
+{
+    struct writer *w = arg;
+    struct at_store *s = NULL;
+    struct at_err e;
+    at_err_init(&e);
+    if (!at_is_ok(open_store(w->dir, &s, &e))) {
+        return NULL;
+    }
+    char text[128];
+    while (!w->stop && w->writes < 100000) {
+        snprintf(text, sizeof(text), "version=1.0; authorizationrules{=> permit();}; // v%d",
+                 w->writes);
+        at_err_init(&e);
+        if (!at_is_ok(at_store_policy_set(s, "tenant-a", "SgxEnclave", text, strlen(text), NULL,
+                                          &e))) {
+            break;
+        }
+        w->writes++;
+    }
+    at_store_close(s);
+    return NULL;
+}
+
+static void test_snapshot_while_writing(void **state)
+{
+    struct fx *f = *state;
+    populate(f->s);
+    struct writer w = {f->dir, 0, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, writer_main, &w), 0);
+    int last = -1;
+    for (int i = 0; i < 5; i++) {
+        make_backup(f, &f->key);
+        json_t *doc = NULL;
+        OK(at_backup_read_file(f->file, &f->key, &doc, e));
+        json_t *pol = json_array_get(
+            json_object_get(json_array_get(json_object_get(doc, "providers"), 0), "policies"), 0);
+        uint8_t *text = NULL;
+        size_t n = 0;
+        const char *b64 = json_string_value(json_object_get(pol, "text"));
+        OK(at_b64_decode_public(b64, strlen(b64), &text, &n, e));
+        /* Each snapshot holds one whole version, never older than the previous one. */
+        const char *v = strstr((const char *)text, "// v");
+        if (v != NULL) {
+            int ver = atoi(v + 4);
+            assert_true(ver >= last);
+            last = ver;
+        }
+        free(text);
+        at_backup_doc_free(doc);
+    }
+    w.stop = 1;
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_true(w.writes > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -744,6 +809,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_header_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diff, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schedule, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_while_writing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
