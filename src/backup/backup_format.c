@@ -303,9 +303,18 @@ at_status at_backup_seal(const json_t *doc, const struct at_backup_key *k, uint8
 {
     AT_ENSURE(k->kdf == AT_BACKUP_KDF_RAW || k->kdf == AT_BACKUP_KDF_SCRYPT, e, AT_E_USAGE,
               "backup_key", "no backup key");
-    char *pt = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
-    AT_ENSURE(pt != NULL, e, AT_E_NOMEM, "backup", "cannot serialise the backup");
-    size_t pt_len = strlen(pt);
+    /* json_dumpb writes straight into our buffer: no intermediate copies of the plaintext
+       are left behind in freed memory (json_dumps grows and frees a buffer as it goes). */
+    size_t flags = JSON_COMPACT | JSON_SORT_KEYS;
+    size_t pt_len = json_dumpb(doc, NULL, 0, flags);
+    AT_ENSURE(pt_len > 0 && pt_len <= AT_BACKUP_FILE_MAX, e, AT_E_LIMIT, "backup",
+              "cannot serialise the backup");
+    char *pt = malloc(pt_len);
+    AT_ENSURE(pt != NULL, e, AT_E_NOMEM, "backup", "out of memory");
+    if (json_dumpb(doc, pt, pt_len, flags) != pt_len) {
+        at_free_secret(pt, pt_len);
+        AT_FAIL(e, AT_E_INTERNAL, "backup", "cannot serialise the backup");
+    }
     struct at_backup_header h;
     memset(&h, 0, sizeof(h));
     h.format = AT_BACKUP_FORMAT;
@@ -319,9 +328,7 @@ at_status at_backup_seal(const json_t *doc, const struct at_backup_key *k, uint8
     uint8_t *f = NULL;
     size_t flen = AT_BACKUP_HEADER_LEN + pt_len + AT_BACKUP_TAG_LEN;
     at_status s = at_ok();
-    if (pt_len > AT_BACKUP_FILE_MAX) {
-        s = at_fail_(e, AT_E_LIMIT, "backup", __FILE__, __LINE__, "backup too large");
-    } else if (RAND_bytes(h.salt, sizeof(h.salt)) != 1 ||
+    if (RAND_bytes(h.salt, sizeof(h.salt)) != 1 ||
                RAND_bytes(h.nonce, sizeof(h.nonce)) != 1) {
         s = at_fail_(e, AT_E_CRYPTO, "backup", __FILE__, __LINE__, "RAND_bytes failed");
     } else if ((f = malloc(flen)) == NULL) {
