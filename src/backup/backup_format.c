@@ -178,6 +178,10 @@ static bool scrypt_params_ok(uint8_t log_n, uint32_t r, uint32_t p)
 at_status at_backup_header_parse(const uint8_t *file, size_t len, struct at_backup_header *out,
                                  struct at_err *e)
 {
+    AT_ENSURE(len >= AT_BACKUP_HEADER_LEN + AT_BACKUP_TAG_LEN, e, AT_E_TRUNCATED,
+              "backup_header",
+              "header: file truncated (%zu bytes; a backup has at least %d)", len,
+              AT_BACKUP_HEADER_LEN + AT_BACKUP_TAG_LEN);
     struct at_cur c;
     at_cur_init(&c, file, len, e);
     struct at_backup_header h;

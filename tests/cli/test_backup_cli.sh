@@ -98,6 +98,9 @@ for n in 0 7 8 55 56 57 $((size / 2)) $((size - 17)) $((size - 1)); do
     expect_rc "verify: truncated to $n bytes" 1 "$BIN" backup verify "$T/t.atb" --key-file "$K"
 done
 expect_out "verify: truncation named" "$T/err" 'integrity: file truncated'
+head -c 30 "$T/b.atb" >"$T/t30.atb"
+expect_rc "verify: truncated inside the header" 1 "$BIN" backup verify "$T/t30.atb" --key-file "$K"
+expect_out "verify: header truncation named" "$T/err" 'header: file truncated \(30 bytes'
 cp "$T/b.atb" "$T/long.atb"; printf 'x' >>"$T/long.atb"
 expect_rc "verify: trailing byte" 1 "$BIN" backup verify "$T/long.atb" --key-file "$K"
 for off in 0 9 10 11 20 40 50 56 100 $((size / 2)) $((size - 1)); do
@@ -112,6 +115,7 @@ RA=("$BIN" --data-dir "$R")
 expect_rc "restore: bad backup into a new dir" 1 "${RA[@]}" backup restore "$T/f.atb" --key-file "$K"
 [ ! -e "$R" ] && ok "restore: a bad backup never creates the store" || bad "restore created $R"
 expect_rc "restore: dry run on an empty store" 0 "${RA[@]}" backup restore "$T/b.atb" --key-file "$K" --dry-run
+[ ! -e "$R" ] && ok "dry run without a store creates nothing" || bad "dry run created $R"
 expect_out "dry run: provider added" "$T/out" '^\+ provider tenant-iso$'
 expect_out "dry run: policy added with its hash" "$T/out" '^\+ policy tenant-a/SgxEnclave [A-Za-z0-9_-]{43}$'
 expect_out "dry run: signer added" "$T/out" '^\+ signer tenant-iso [0-9a-f]{64}$'
