@@ -37,6 +37,19 @@ void at_backup_rm_store_dir(const char *dir)
     rmdir(dir);
 }
 
+/*
+ * THE one place this module opens a store: a snapshot copy of `live`, or the temp store a
+ * restore builds to replace `live`. Both must be opened under the same key-encryption key
+ * as `live` (records are encrypted at rest; a restore's new store must be readable by the
+ * attestd that owns `live`): when at_store_open takes the KEK, pass live's here.
+ */
+static at_status open_beside(struct at_store *live, const char *dir, struct at_store **out,
+                             struct at_err *e)
+{
+    (void)live;
+    return at_store_open(dir, out, e);
+}
+
 /* A new 0700 directory PARENT/.PREFIX-XXXXXX (path in buf). */
 static at_status make_temp_dir(const char *parent, const char *prefix, char *buf, size_t cap,
                                struct at_err *e)
@@ -117,7 +130,7 @@ at_status at_backup_create_file(struct at_store *live, const char *tmp_parent,
     at_status s = at_store_snapshot(live, dir, e);
     struct at_store *copy = NULL;
     if (at_is_ok(s)) {
-        s = at_store_open(dir, &copy, e);
+        s = open_beside(live, dir, &copy, e);
     }
     json_t *doc = NULL;
     if (at_is_ok(s)) {
@@ -281,7 +294,7 @@ at_status at_backup_restore(struct at_store *live, const char *data_dir, const j
     char dir[PATH_CAP];
     AT_TRY(make_temp_dir(data_dir, "restore", dir, sizeof(dir), e));
     struct at_store *fresh = NULL;
-    at_status s = at_store_open(dir, &fresh, e);
+    at_status s = open_beside(live, dir, &fresh, e);
     if (at_is_ok(s)) {
         s = at_backup_apply(fresh, doc, e);
         if (!at_is_ok(s)) {
