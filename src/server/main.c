@@ -261,6 +261,7 @@ static int check_config(const struct at_config *cfg)
             errors++;
         }
     }
+    errors += at_server_backup_check(cfg);
     if (errors != 0) {
         return 1;
     }

@@ -13,4 +13,11 @@
 AT_NODISCARD at_status at_server_backup_start(const struct at_config *cfg, struct at_store *store,
                                               const char *config_path, struct at_err *e);
 
+/*
+ * For --check-config: when backup_dir is set, load (and wipe) the backup key or passphrase
+ * and check backup_dir is a directory if it exists. Prints each problem as
+ * "attestd: error: ..." and returns how many there were. Creates nothing.
+ */
+int at_server_backup_check(const struct at_config *cfg);
+
 #endif
