@@ -7,14 +7,23 @@
  * JWS again gives the same x-ms-policy-token-hash). DIR (default ".") is created 0700
  * if missing; files are written 0600, existing ones replaced. Prints one path per line.
  * Exit: 0 ok, 1 no such provider, 2 usage, I/O or the store cannot be opened.
- * Local store only: with --url it exits 2 (use `policy get` per type remotely).
+ *
+ * With --url (remote.h) it asks a running attestd instead: GET
+ * /providers/NAME/policies/<Type> for each attestation type, every answer's token checked
+ * against the provider's /certs. The server cannot say whether a type holds a stored
+ * policy or the default, so every type with a non-empty policy is written: <Type>.jws is
+ * the x-ms-policy JWS the server returns (a policy uploaded as bare text comes back as the
+ * unsigned JWS wrapping it) and <Type>.txt the text inside it. Exit 1 when the server
+ * refuses or an answer does not verify.
  */
 #include "cli/cli.h"
+#include "base/encoding.h"
 #include "cli/remote.h"
 #include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +52,62 @@ static int write_file(const char *dir, const char *type, const char *ext, const 
     return 0;
 }
 
+/* The policy text inside an x-ms-policy JWS (heap); NULL when it has none. */
+static uint8_t *jws_text(const char *jws, size_t *len)
+{
+    const char *d1 = jws != NULL ? strchr(jws, '.') : NULL;
+    const char *d2 = d1 != NULL ? strchr(d1 + 1, '.') : NULL;
+    struct at_err e;
+    at_err_init(&e);
+    uint8_t *pl = NULL, *text = NULL;
+    size_t pl_len = 0;
+    *len = 0;
+    if (d2 == NULL || d2 == d1 + 1 ||
+        !at_is_ok(at_b64_decode_public(d1 + 1, (size_t)(d2 - d1 - 1), &pl, &pl_len, &e))) {
+        return NULL;
+    }
+    json_t *payload = json_loadb((const char *)pl, pl_len, JSON_REJECT_DUPLICATES, NULL);
+    const char *b = json_string_value(json_object_get(payload, "AttestationPolicy"));
+    if (b == NULL || !at_is_ok(at_b64_decode_public(b, strlen(b), &text, len, &e)) || *len == 0) {
+        free(text);
+        text = NULL;
+    }
+    json_decref(payload);
+    free(pl);
+    return text;
+}
+
+static int export_remote(const char *provider, const char *out)
+{
+    static const char *const types[] = {"SgxEnclave", "OpenEnclave", "TdxVm", "SevSnpVm", "Tpm"};
+    struct at_remote r;
+    int rc = at_remote_open(&r, "policy export");
+    for (size_t i = 0; rc == 0 && i < sizeof(types) / sizeof(types[0]); i++) {
+        char path[256];
+        snprintf(path, sizeof(path), "/providers/%s/policies/%s?" AT_REMOTE_API, provider,
+                 types[i]);
+        json_t *resp = NULL, *claims = NULL;
+        rc = at_remote_call(&r, "GET", path, NULL, NULL, 0, &resp);
+        if (rc == 0) {
+            rc = at_remote_result(&r, provider, resp, &claims);
+        }
+        const char *jws = json_string_value(json_object_get(claims, "x-ms-policy"));
+        size_t len = 0;
+        uint8_t *text = rc == 0 ? jws_text(jws, &len) : NULL;
+        if (text != NULL) {
+            rc = write_file(out, types[i], "txt", (const char *)text, len);
+            if (rc == 0) {
+                rc = write_file(out, types[i], "jws", jws, strlen(jws));
+            }
+        }
+        free(text);
+        json_decref(resp);
+        json_decref(claims);
+    }
+    at_remote_close(&r);
+    return rc;
+}
+
 int at_cli_policy_export(int argc, char **argv)
 {
     const char *provider = NULL, *out = ".";
@@ -62,14 +127,12 @@ int at_cli_policy_export(int argc, char **argv)
         fprintf(stderr, "attestctl policy export: missing --provider NAME\n");
         return 2;
     }
-    if (at_cli_remote_enabled()) {
-        fprintf(stderr, "attestctl policy export: works on the local store only "
-                        "(remotely: attestctl --url U policy get per type)\n");
-        return 2;
-    }
     if (mkdir(out, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "attestctl policy export: cannot create %s: %s\n", out, strerror(errno));
         return 2;
+    }
+    if (at_cli_remote_enabled()) {
+        return export_remote(provider, out);
     }
     struct at_store *st = NULL;
     int rc = at_cli_store_open("policy export", &st);

@@ -155,7 +155,7 @@ expect_same "export: text from the restored store" "$T/p.txt" "$T/ex2/TdxVm.txt"
 expect_out "export: prints paths" "$T/out" 'ex2/TdxVm\.txt$'
 mode=$(stat -c %a "$T/ex2/TdxVm.txt")
 [ "$mode" = 600 ] && ok "export: file mode 0600" || bad "export file mode $mode"
-expect_rc "export: --url is local-only" 2 "$BIN" --url https://127.0.0.1:1 policy export --provider tenant-a
+expect_rc "export: --url without a token" 2 "$BIN" --url https://127.0.0.1:1 policy export --provider tenant-a --out "$T/ex3"
 
 # ---- usage
 expect_rc "backup: no subcommand" 2 "$BIN" backup

@@ -20,7 +20,8 @@
    the same x-ms-policy-hash, GET policy returns the same JWS, roles are back, and the
    scheduled backup has no difference from the restored store.
 10. policy export: re-uploading each exported .jws / .txt through PUT /policies/{type}
-   gives the x-ms-policy-token-hash of the original upload.
+   gives the x-ms-policy-token-hash of the original upload; `policy export --url` from the
+   running daemon writes the signed JWS as uploaded.
 
 Prints one line per check, then "N passed, M failed"; exits non-zero on any failure.
 """
@@ -317,6 +318,26 @@ def drill(res, build, work):
                     if rr.status == 200 else None
                 res.eq("10. re-upload %s/%s: the original x-ms-policy-token-hash" % (prov, typ),
                        h, upload_hash[(prefix, typ)])
+
+        # ---- 10b. policy export --url from the running (restored) attestd
+        tokfile = os.path.join(work, "owner.token")
+        with open(tokfile, "w") as f:
+            f.write(api.tok)
+        os.chmod(tokfile, 0o600)
+        outdir = os.path.join(work, "export-remote")
+        r = harness.run([harness.binary(build, "attestctl"), "--url", "https://localhost:%d" %
+                         d2.port, "--token-file", tokfile, "--cacert", d2.ca, "policy",
+                         "export", "--provider", "tenant-a", "--out", outdir], check=False)
+        res.check("10b. policy export --url: exit 0", r.returncode == 0, r.stderr)
+        signed = [u for u in uploads if u[0] == "/providers/tenant-a" and u[1] == "SgxEnclave"][0]
+        jpath = os.path.join(outdir, "SgxEnclave.jws")
+        res.eq("10b. remote SgxEnclave.jws is the signed JWS as uploaded",
+               harness.read(jpath).decode() if os.path.exists(jpath) else None, signed[2])
+        tpath = os.path.join(outdir, "OpenEnclave.txt")
+        res.eq("10b. remote OpenEnclave.txt is the bare-text policy",
+               harness.read(tpath) if os.path.exists(tpath) else None, POL_TEXT.encode())
+        res.check("10b. no file for a type without a policy (Tpm)",
+                  not os.path.exists(os.path.join(outdir, "Tpm.txt")))
     finally:
         res.eq("9. restored attestd stops with status 0", d2.stop(), 0)
 
