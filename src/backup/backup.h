@@ -48,19 +48,19 @@
 
 struct at_store;
 
-#define AT_BACKUP_MAGIC        "ATDBKUP1"
-#define AT_BACKUP_FORMAT       1
-#define AT_BACKUP_HEADER_LEN   56
-#define AT_BACKUP_TAG_LEN      16
-#define AT_BACKUP_KEY_LEN      32
-#define AT_BACKUP_FILE_MAX     ((size_t)256 * 1024 * 1024) /* a whole backup file */
-#define AT_BACKUP_KDF_RAW      1
-#define AT_BACKUP_KDF_SCRYPT   2
+#define AT_BACKUP_MAGIC      "ATDBKUP1"
+#define AT_BACKUP_FORMAT     1
+#define AT_BACKUP_HEADER_LEN 56
+#define AT_BACKUP_TAG_LEN    16
+#define AT_BACKUP_KEY_LEN    32
+#define AT_BACKUP_FILE_MAX   ((size_t)256 * 1024 * 1024) /* a whole backup file */
+#define AT_BACKUP_KDF_RAW    1
+#define AT_BACKUP_KDF_SCRYPT 2
 /* scrypt written: N = 2^15, r = 8, p = 1 (32 MiB). Accepted when reading: */
-#define AT_BACKUP_SCRYPT_LOGN  15
-#define AT_BACKUP_SCRYPT_R     8
-#define AT_BACKUP_SCRYPT_P     1
-#define AT_BACKUP_SCRYPT_MAXMEM ((uint64_t)256 * 1024 * 1024) /* 128 * N * r * p bound */
+#define AT_BACKUP_SCRYPT_LOGN    15
+#define AT_BACKUP_SCRYPT_R       8
+#define AT_BACKUP_SCRYPT_P       1
+#define AT_BACKUP_SCRYPT_MAXMEM  ((uint64_t)256 * 1024 * 1024) /* 128 * N * r * p bound */
 #define AT_BACKUP_PASSPHRASE_MIN 8
 #define AT_BACKUP_PASSPHRASE_MAX 1024
 
@@ -193,14 +193,14 @@ AT_NODISCARD at_status at_backup_policy_hash(const char *text, size_t text_len, 
 
 struct at_backup_schedule_cfg {
     struct at_store *store;
-    const char *data_dir;          /* temp snapshot directories go here */
-    const char *dir;               /* backup_dir */
-    int64_t interval_s;            /* backup_interval_s (> 0) */
-    unsigned keep;                 /* backup_keep (>= 1) */
-    const char *key_file;          /* backup_key_file, or NULL */
-    const char *passphrase_file;   /* backup_passphrase_file, or NULL */
-    const char *config_path;       /* the --config file, or NULL */
-    const char *oidc_config_path;  /* oidc_config, or NULL */
+    const char *data_dir;         /* temp snapshot directories go here */
+    const char *dir;              /* backup_dir */
+    int64_t interval_s;           /* backup_interval_s (> 0) */
+    unsigned keep;                /* backup_keep (>= 1) */
+    const char *key_file;         /* backup_key_file, or NULL */
+    const char *passphrase_file;  /* backup_passphrase_file, or NULL */
+    const char *config_path;      /* the --config file, or NULL */
+    const char *oidc_config_path; /* oidc_config, or NULL */
 };
 
 /*

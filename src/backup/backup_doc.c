@@ -4,7 +4,6 @@
  * wiping it. Every check failure names the JSON path: "schema: providers[1].alg: ...".
  */
 #include "backup/backup.h"
-
 #include "base/encoding.h"
 #include "base/fileio.h"
 #include "base/secure.h"
@@ -19,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TYPE_NAME_MAX  32
-#define BLOB_MAX       ((size_t)1024 * 1024)
-#define PRINCIPAL_MAX  319
+#define TYPE_NAME_MAX   32
+#define BLOB_MAX        ((size_t)1024 * 1024)
+#define PRINCIPAL_MAX   319
 #define CONFIG_FILE_MAX ((size_t)16 * 1024 * 1024)
 
 /* ------------------------------------------------------------------ wiping */
@@ -258,8 +257,8 @@ at_status at_backup_collect(struct at_store *s, const struct at_backup_meta *m, 
     json_t *provs = json_array();
     json_t *roles = json_array();
     json_t *digest = json_object();
-    at_status r = doc != NULL && provs != NULL && roles != NULL && digest != NULL ? at_ok()
-                                                                                  : nomem(e);
+    at_status r =
+        doc != NULL && provs != NULL && roles != NULL && digest != NULL ? at_ok() : nomem(e);
     char when[40] = "";
     at_time_format(m->now, when, sizeof(when));
     int64_t schema = 0;
@@ -331,8 +330,7 @@ at_status at_backup_collect(struct at_store *s, const struct at_backup_meta *m, 
 
 /* ---------------------------------------------------------- schema checking */
 
-#define SCHEMA_FAIL(e, path, ...)                                                                  \
-    return schema_fail_((e), (path), __FILE__, __LINE__, __VA_ARGS__)
+#define SCHEMA_FAIL(e, path, ...) return schema_fail_((e), (path), __FILE__, __LINE__, __VA_ARGS__)
 
 static at_status schema_fail_(struct at_err *e, const char *path, const char *file, int line,
                               const char *fmt, ...) AT_PRINTF(5, 6);
@@ -379,18 +377,16 @@ static at_status want_int(const json_t *o, const char *key, const char *path, js
 static at_status want_b64(const json_t *v, const char *path, const char *what, bool secret,
                           uint8_t **der, size_t *len, struct at_err *e)
 {
-    if (!json_is_string(v) || json_string_length(v) == 0 ||
-        json_string_length(v) > 2 * BLOB_MAX) {
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 2 * BLOB_MAX) {
         SCHEMA_FAIL(e, path, "\"%s\" must be a base64url string", what);
     }
     uint8_t *b = NULL;
     size_t n = 0;
     struct at_err de;
     at_err_init(&de);
-    at_status s = secret ? at_b64_decode_any(json_string_value(v), json_string_length(v), &b, &n,
-                                             &de)
-                         : at_b64_decode_public(json_string_value(v), json_string_length(v), &b,
-                                                &n, &de);
+    at_status s =
+        secret ? at_b64_decode_any(json_string_value(v), json_string_length(v), &b, &n, &de)
+               : at_b64_decode_public(json_string_value(v), json_string_length(v), &b, &n, &de);
     if (!at_is_ok(s) || n == 0 || n > BLOB_MAX) {
         at_free_secret(b, n);
         SCHEMA_FAIL(e, path, "\"%s\" is not valid base64url of 1..%zu bytes", what, BLOB_MAX);
@@ -448,10 +444,9 @@ static at_status check_policy(const json_t *pol, const char *path, struct at_err
     AT_TRY(want_b64(json_object_get(pol, "text"), path, "text", false, &text, &text_len, e));
     const json_t *jws = json_object_get(pol, "jws");
     at_status s = at_ok();
-    if (!json_is_null(jws) &&
-        !(json_is_string(jws) && json_string_length(jws) > 0 &&
-          json_string_length(jws) <= 2 * BLOB_MAX &&
-          strlen(json_string_value(jws)) == json_string_length(jws))) {
+    if (!json_is_null(jws) && !(json_is_string(jws) && json_string_length(jws) > 0 &&
+                                json_string_length(jws) <= 2 * BLOB_MAX &&
+                                strlen(json_string_value(jws)) == json_string_length(jws))) {
         s = schema_fail_(e, path, __FILE__, __LINE__, "\"jws\" must be a string or null");
     }
     if (at_is_ok(s)) {
@@ -519,8 +514,8 @@ static at_status check_provider(const json_t *p, const char *path, struct at_bac
         AT_TRY(check_policy(json_array_get(pols, i), sub, e));
         const char *t = json_string_value(json_object_get(json_array_get(pols, i), "type"));
         for (size_t j = 0; j < i; j++) {
-            if (strcmp(t, json_string_value(
-                              json_object_get(json_array_get(pols, j), "type"))) == 0) {
+            if (strcmp(t, json_string_value(json_object_get(json_array_get(pols, j), "type"))) ==
+                0) {
                 SCHEMA_FAIL(e, sub, "duplicate attestation type");
             }
         }

@@ -3,7 +3,6 @@
  * the cursor), scrypt, AES-256-GCM sealing and opening. All crypto is OpenSSL's EVP.
  */
 #include "backup/backup.h"
-
 #include "base/cursor.h"
 #include "base/encoding.h"
 #include "base/fileio.h"
@@ -178,8 +177,7 @@ static bool scrypt_params_ok(uint8_t log_n, uint32_t r, uint32_t p)
 at_status at_backup_header_parse(const uint8_t *file, size_t len, struct at_backup_header *out,
                                  struct at_err *e)
 {
-    AT_ENSURE(len >= AT_BACKUP_HEADER_LEN + AT_BACKUP_TAG_LEN, e, AT_E_TRUNCATED,
-              "backup_header",
+    AT_ENSURE(len >= AT_BACKUP_HEADER_LEN + AT_BACKUP_TAG_LEN, e, AT_E_TRUNCATED, "backup_header",
               "header: file truncated (%zu bytes; a backup has at least %d)", len,
               AT_BACKUP_HEADER_LEN + AT_BACKUP_TAG_LEN);
     struct at_cur c;
@@ -208,8 +206,7 @@ at_status at_backup_header_parse(const uint8_t *file, size_t len, struct at_back
                   "header: scrypt parameters out of bounds (log2 N %u, r %u, p %u)",
                   (unsigned)h.log_n, (unsigned)h.r, (unsigned)h.p);
     } else {
-        AT_FAIL(e, AT_E_UNSUPPORTED, "backup_header", "header: unknown KDF id %u",
-                (unsigned)h.kdf);
+        AT_FAIL(e, AT_E_UNSUPPORTED, "backup_header", "header: unknown KDF id %u", (unsigned)h.kdf);
     }
     AT_ENSURE(h.ct_len <= AT_BACKUP_FILE_MAX, e, AT_E_LIMIT, "backup_header",
               "header: ciphertext length %llu too large", (unsigned long long)h.ct_len);
@@ -332,8 +329,7 @@ at_status at_backup_seal(const json_t *doc, const struct at_backup_key *k, uint8
     uint8_t *f = NULL;
     size_t flen = AT_BACKUP_HEADER_LEN + pt_len + AT_BACKUP_TAG_LEN;
     at_status s = at_ok();
-    if (RAND_bytes(h.salt, sizeof(h.salt)) != 1 ||
-               RAND_bytes(h.nonce, sizeof(h.nonce)) != 1) {
+    if (RAND_bytes(h.salt, sizeof(h.salt)) != 1 || RAND_bytes(h.nonce, sizeof(h.nonce)) != 1) {
         s = at_fail_(e, AT_E_CRYPTO, "backup", __FILE__, __LINE__, "RAND_bytes failed");
     } else if ((f = malloc(flen)) == NULL) {
         s = at_fail_(e, AT_E_NOMEM, "backup", __FILE__, __LINE__, "out of memory");
@@ -381,8 +377,8 @@ at_status at_backup_open(const uint8_t *file, size_t len, const struct at_backup
     }
     uint8_t tag[AT_BACKUP_TAG_LEN];
     memcpy(tag, file + AT_BACKUP_HEADER_LEN + n, sizeof(tag));
-    int rc = gcm(0, key, h.nonce, file, AT_BACKUP_HEADER_LEN, file + AT_BACKUP_HEADER_LEN, n, pt,
-                 tag);
+    int rc =
+        gcm(0, key, h.nonce, file, AT_BACKUP_HEADER_LEN, file + AT_BACKUP_HEADER_LEN, n, pt, tag);
     at_zeroize(key, sizeof(key));
     if (rc != 0) {
         at_free_secret(pt, n + 1);

@@ -4,7 +4,6 @@
  * the atomic restore and the dry-run difference.
  */
 #include "backup/backup.h"
-
 #include "base/encoding.h"
 #include "base/secure.h"
 #include "crypto/digest.h"
@@ -166,8 +165,7 @@ at_status at_backup_store_empty(struct at_store *s, bool *empty, char *why, size
     bool only_default = n == 0 || (n == 1 && strcmp(names[0], AT_PROVIDER_DEFAULT) == 0);
     at_store_strings_free(names, n);
     if (!only_default) {
-        snprintf(why, why_cap, "it holds %zu provider(s) besides an auto-created \"default\"",
-                 n);
+        snprintf(why, why_cap, "it holds %zu provider(s) besides an auto-created \"default\"", n);
         return at_ok();
     }
     if (n == 1) {
@@ -227,11 +225,11 @@ static at_status apply_provider(struct at_store *s, const json_t *jp, struct at_
     p.token_lifetime_s = json_integer_value(json_object_get(jp, "token_lifetime_s"));
     p.created_at = json_integer_value(json_object_get(jp, "created_at"));
     p.require_token_for_attestation = json_is_true(json_object_get(jp, "require_token"));
-    at_status r = decode(json_object_get(jp, "signing_key"), true, &p.signing_key,
-                         &p.signing_key_len, e);
+    at_status r =
+        decode(json_object_get(jp, "signing_key"), true, &p.signing_key, &p.signing_key_len, e);
     if (at_is_ok(r)) {
-        r = decode(json_object_get(jp, "signing_cert"), false, &p.signing_cert,
-                   &p.signing_cert_len, e);
+        r = decode(json_object_get(jp, "signing_cert"), false, &p.signing_cert, &p.signing_cert_len,
+                   e);
     }
     if (at_is_ok(r)) {
         r = at_store_provider_create(s, &p, e);
@@ -289,8 +287,7 @@ at_status at_backup_restore(struct at_store *live, const char *data_dir, const j
     bool empty = false;
     char why[160] = "";
     AT_TRY(at_backup_store_empty(live, &empty, why, sizeof(why), e));
-    AT_ENSURE(empty, e, AT_E_BAD_VALUE, "restore_not_empty",
-              "the store is not empty: %s", why);
+    AT_ENSURE(empty, e, AT_E_BAD_VALUE, "restore_not_empty", "the store is not empty: %s", why);
     char dir[PATH_CAP];
     AT_TRY(make_temp_dir(data_dir, "restore", dir, sizeof(dir), e));
     struct at_store *fresh = NULL;
@@ -419,8 +416,8 @@ static void diff_policies(FILE *f, const char *name, const json_t *cur, const js
 
 static void diff_providers(FILE *f, const json_t *cur, const json_t *bak, struct tally *t)
 {
-    static const char *const fields[] = {"mode",          "alg",          "token_lifetime_s",
-                                         "require_token", "signing_key",  "signing_cert",
+    static const char *const fields[] = {"mode",          "alg",         "token_lifetime_s",
+                                         "require_token", "signing_key", "signing_cert",
                                          "created_at"};
     const json_t *cps = json_object_get(cur, "providers"), *bps = json_object_get(bak, "providers");
     size_t i;

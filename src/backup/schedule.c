@@ -6,7 +6,6 @@
  * and wiped at stop.
  */
 #include "backup/backup.h"
-
 #include "base/timeutil.h"
 #include "monitor/audit.h"
 

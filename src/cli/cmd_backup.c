@@ -27,14 +27,13 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: attestctl [--data-dir DIR] backup create --out FILE "
-            "[--key-file F | --passphrase-file F] [--config CONF]\n"
-            "       attestctl backup verify FILE [--key-file F | --passphrase-file F]\n"
-            "       attestctl [--data-dir DIR] backup restore FILE "
-            "[--key-file F | --passphrase-file F] [--dry-run]\n"
-            "The passphrase defaults to $ATTESTD_BACKUP_PASSPHRASE. "
-            "Exit: 0 ok, 1 failed, 2 usage or I/O.\n");
+    fprintf(f, "usage: attestctl [--data-dir DIR] backup create --out FILE "
+               "[--key-file F | --passphrase-file F] [--config CONF]\n"
+               "       attestctl backup verify FILE [--key-file F | --passphrase-file F]\n"
+               "       attestctl [--data-dir DIR] backup restore FILE "
+               "[--key-file F | --passphrase-file F] [--dry-run]\n"
+               "The passphrase defaults to $ATTESTD_BACKUP_PASSPHRASE. "
+               "Exit: 0 ok, 1 failed, 2 usage or I/O.\n");
 }
 
 struct opts {
@@ -65,8 +64,7 @@ static int parse(const char *cmd, int argc, char **argv, bool want_file, struct 
 {
     memset(o, 0, sizeof(*o));
     for (int i = 0; i < argc;) {
-        static const char *const names[] = {"--out", "--key-file", "--passphrase-file",
-                                            "--config"};
+        static const char *const names[] = {"--out", "--key-file", "--passphrase-file", "--config"};
         const char **slots[] = {&o->out, &o->key_file, &o->pass_file, &o->config};
         int used = 0;
         for (size_t k = 0; k < 4 && used == 0; k++) {

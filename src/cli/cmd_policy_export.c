@@ -16,22 +16,21 @@
  * unsigned JWS wrapping it) and <Type>.txt the text inside it. Exit 1 when the server
  * refuses or an answer does not verify.
  */
-#include "cli/cli.h"
 #include "base/encoding.h"
+#include "cli/cli.h"
 #include "cli/remote.h"
 #include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-static int write_file(const char *dir, const char *type, const char *ext, const char *p,
-                      size_t n)
+static int write_file(const char *dir, const char *type, const char *ext, const char *p, size_t n)
 {
     char path[4200];
     snprintf(path, sizeof(path), "%s/%s.%s", dir, type, ext);
@@ -117,8 +116,9 @@ int at_cli_policy_export(int argc, char **argv)
         } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
             out = argv[++i];
         } else {
-            fprintf(stderr, "attestctl policy export: unexpected argument '%s'\n"
-                            "usage: attestctl policy export --provider NAME [--out DIR]\n",
+            fprintf(stderr,
+                    "attestctl policy export: unexpected argument '%s'\n"
+                    "usage: attestctl policy export --provider NAME [--out DIR]\n",
                     argv[i]);
             return 2;
         }

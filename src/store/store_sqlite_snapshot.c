@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DB_FILE        "attestd.db"
-#define BUSY_RETRIES   200
-#define BUSY_SLEEP_NS  50000000L /* 50 ms */
+#define DB_FILE       "attestd.db"
+#define BUSY_RETRIES  200
+#define BUSY_SLEEP_NS 50000000L /* 50 ms */
 
 static at_status db_path(const char *dir, char *buf, size_t cap, struct at_err *e)
 {

@@ -92,9 +92,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             /* Sealing then opening agrees with checking the plaintext directly. */
             json_t *direct = NULL;
             char *txt = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-            at_status s2 = txt != NULL ? at_backup_parse_doc((const uint8_t *)txt, strlen(txt),
-                                                             &direct, &e2)
-                                       : s;
+            at_status s2 =
+                txt != NULL ? at_backup_parse_doc((const uint8_t *)txt, strlen(txt), &direct, &e2)
+                            : s;
             if (at_is_ok(s) != at_is_ok(s2)) {
                 abort();
             }

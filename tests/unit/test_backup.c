@@ -32,7 +32,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define POLICY_TEXT  "version=1.0; authorizationrules{c:[type==\"x-secret-marker-7f3a\"] => permit();};"
+#define POLICY_TEXT                                                                                \
+    "version=1.0; authorizationrules{c:[type==\"x-secret-marker-7f3a\"] => permit();};"
 #define POLICY2_TEXT "version=1.0; authorizationrules{=> deny();}; /* marker-b91c */"
 #define FAKE_JWS     "eyJhbGciOiJub25lIn0.eyJBdHRlc3RhdGlvblBvbGljeSI6Im1hcmtlci1qd3MifQ."
 #define PRINCIPAL    "tid-backup/oid-principal-marker"
@@ -40,7 +41,7 @@
 
 struct fx {
     char base[64];
-    char dir[96];  /* the live store */
+    char dir[96]; /* the live store */
     char file[128];
     struct at_store *s;
     struct at_backup_key key;
@@ -480,11 +481,16 @@ static void test_no_plaintext(void **state)
         const void *p;
         size_t n;
     } needles[] = {
-        {"x-secret-marker-7f3a", 20},     {"marker-b91c", 11},
-        {FAKE_JWS, strlen(FAKE_JWS)},     {PRINCIPAL, strlen(PRINCIPAL)},
-        {"tenant-a", 8},                  {p.signing_key + 16, 32}, /* inside the PKCS#8 */
-        {p.signing_cert + 16, 32},        {key_b64 + 20, 24},
-        {cert_b64 + 20, 24},              {text_b64 + 8, 24},
+        {"x-secret-marker-7f3a", 20},
+        {"marker-b91c", 11},
+        {FAKE_JWS, strlen(FAKE_JWS)},
+        {PRINCIPAL, strlen(PRINCIPAL)},
+        {"tenant-a", 8},
+        {p.signing_key + 16, 32}, /* inside the PKCS#8 */
+        {p.signing_cert + 16, 32},
+        {key_b64 + 20, 24},
+        {cert_b64 + 20, 24},
+        {text_b64 + 8, 24},
         {"signing_key", 11},
     };
     for (size_t i = 0; i < sizeof(needles) / sizeof(needles[0]); i++) {
@@ -607,10 +613,10 @@ static void test_header_bounds(void **state)
         uint8_t v;
         const char *want;
     } bad[] = {
-        {0, 'X', "bad magic"},          {9, 2, "unsupported backup format version 2"},
-        {10, 9, "unknown KDF id 9"},    {11, 30, "scrypt parameters out of bounds"},
-        {11, 9, "scrypt parameters"},   {15, 0, "scrypt parameters"}, /* r = 0 */
-        {55, 1, "truncated"},           /* ct_len 1 but no byte for it */
+        {0, 'X', "bad magic"},        {9, 2, "unsupported backup format version 2"},
+        {10, 9, "unknown KDF id 9"},  {11, 30, "scrypt parameters out of bounds"},
+        {11, 9, "scrypt parameters"}, {15, 0, "scrypt parameters"}, /* r = 0 */
+        {55, 1, "truncated"}, /* ct_len 1 but no byte for it */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         uint8_t c[sizeof(h)];
@@ -644,8 +650,8 @@ static void test_diff(void **state)
     populate(f->s);
     json_t *bak = collect(f->s);
     /* Change the store after the backup. */
-    OK(at_store_policy_set(f->s, "tenant-a", "SgxEnclave", POLICY2_TEXT, strlen(POLICY2_TEXT),
-                           NULL, e));
+    OK(at_store_policy_set(f->s, "tenant-a", "SgxEnclave", POLICY2_TEXT, strlen(POLICY2_TEXT), NULL,
+                           e));
     OK(at_store_policy_reset(f->s, "tenant-a", "TdxVm", e));
     OK(at_service_provider_create(f->s, "tenant-new", AT_MODE_AAD, "ES256", NOW, e));
     OK(at_store_role_assign(f->s, "tid-backup/oid-2", "Owner", "*", e));
@@ -698,9 +704,12 @@ static void test_schedule(void **state)
     char bdir[128], kpath[128], old[200];
     snprintf(bdir, sizeof(bdir), "%s/backups", f->base);
     snprintf(kpath, sizeof(kpath), "%s/key", f->base);
-    struct at_backup_schedule_cfg c = {
-        .store = f->s, .data_dir = f->dir, .dir = bdir, .interval_s = 3600, .keep = 2,
-        .key_file = kpath};
+    struct at_backup_schedule_cfg c = {.store = f->s,
+                                       .data_dir = f->dir,
+                                       .dir = bdir,
+                                       .interval_s = 3600,
+                                       .keep = 2,
+                                       .key_file = kpath};
     /* A bad key stops it at start. */
     struct at_backup_schedule_cfg badc = c;
     badc.key_file = "/nonexistent/key";
@@ -752,8 +761,8 @@ static void *writer_main(void *arg)
         snprintf(text, sizeof(text), "version=1.0; authorizationrules{=> permit();}; // v%d",
                  w->writes);
         at_err_init(&e);
-        if (!at_is_ok(at_store_policy_set(s, "tenant-a", "SgxEnclave", text, strlen(text), NULL,
-                                          &e))) {
+        if (!at_is_ok(
+                at_store_policy_set(s, "tenant-a", "SgxEnclave", text, strlen(text), NULL, &e))) {
             break;
         }
         w->writes++;
