@@ -513,7 +513,7 @@ static at_status check_provider(const json_t *p, const char *path, struct at_bac
         snprintf(sub, sizeof(sub), "%s.policies[%zu]", path, i);
         AT_TRY(check_policy(json_array_get(pols, i), sub, e));
         const char *t = json_string_value(json_object_get(json_array_get(pols, i), "type"));
-        for (size_t j = 0; j < i; j++) {
+        for (size_t j = 0; t != NULL && j < i; j++) {
             if (strcmp(t, json_string_value(json_object_get(json_array_get(pols, j), "type"))) ==
                 0) {
                 SCHEMA_FAIL(e, sub, "duplicate attestation type");

@@ -91,16 +91,14 @@ at_status at_backup_key_load(const char *path, struct at_backup_key *out, struct
     struct at_backup_key k;
     memset(&k, 0, sizeof(k));
     size_t got = 0;
-    at_status s;
     struct at_err ignored;
     at_err_init(&ignored);
-    if (n == 2 * AT_BACKUP_KEY_LEN &&
-        at_is_ok(at_hex_decode((const char *)buf, n, k.raw, sizeof(k.raw), &got, &ignored))) {
-        s = at_ok();
-    } else {
+    if (n != 2 * AT_BACKUP_KEY_LEN ||
+        !at_is_ok(at_hex_decode((const char *)buf, n, k.raw, sizeof(k.raw), &got, &ignored))) {
+        got = 0;
         uint8_t *dec = NULL;
         size_t dec_len = 0;
-        s = at_b64_decode_any((const char *)buf, n, &dec, &dec_len, &ignored);
+        at_status s = at_b64_decode_any((const char *)buf, n, &dec, &dec_len, &ignored);
         if (at_is_ok(s) && dec_len == AT_BACKUP_KEY_LEN) {
             memcpy(k.raw, dec, AT_BACKUP_KEY_LEN);
             got = dec_len;
@@ -366,6 +364,7 @@ at_status at_backup_open(const uint8_t *file, size_t len, const struct at_backup
                          json_t **doc, struct at_err *e)
 {
     struct at_backup_header h;
+    memset(&h, 0, sizeof(h));
     AT_TRY(at_backup_header_parse(file, len, &h, e));
     uint8_t key[AT_BACKUP_KEY_LEN];
     AT_TRY(derive_key(k, &h, key, e));
