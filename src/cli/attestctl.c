@@ -14,6 +14,7 @@ static const struct at_cli_cmd commands[] = {
     {"role", "assign, remove or list management role assignments", at_cli_role},
     {"signer", "add, remove or list an isolated provider's policy signers (--url)", at_cli_signer},
     {"audit", "verify an audit log's hash chain (and its head in the store)", at_cli_audit},
+    {"backup", "create, verify or restore an encrypted backup of the store", at_cli_backup},
 };
 
 #define DEFAULT_DATA_DIR "/var/lib/attestd"

@@ -20,6 +20,10 @@ int at_cli_role(int argc, char **argv);   /* cmd_role.c */
 int at_cli_signer(int argc, char **argv); /* cmd_signer.c (remote only) */
 int at_cli_audit(int argc, char **argv);  /* cmd_audit.c */
 
+/* Backups (cmd_backup.c) and policy export (cmd_policy_export.c). */
+int at_cli_backup(int argc, char **argv);
+int at_cli_policy_export(int argc, char **argv);
+
 /*
  * The data directory for local management commands: the global `--data-dir DIR`
  * option, else $ATTESTD_DATA_DIR, else /var/lib/attestd.

@@ -38,7 +38,8 @@ static void usage(FILE *f)
                "--type SgxEnclave|OpenEnclave|TdxVm [FILE]\n"
                "       attestctl policy sign --key KEY.pem --cert CERT.pem [FILE]\n"
                "       attestctl --url URL policy get|set|reset --provider NAME --type TYPE "
-               "[FILE] [--sign-key KEY.pem --sign-cert CERT.pem]\n");
+               "[FILE] [--sign-key KEY.pem --sign-cert CERT.pem]\n"
+               "       attestctl [--data-dir DIR] policy export --provider NAME [--out DIR]\n");
 }
 
 static void print_diag(const char *file, const char *kind, const struct at_policy_diag *d)
@@ -426,6 +427,9 @@ int at_cli_policy(int argc, char **argv)
     }
     if (strcmp(argv[1], "sign") == 0) {
         return at_cli_policy_sign(argc - 2, argv + 2);
+    }
+    if (strcmp(argv[1], "export") == 0) {
+        return at_cli_policy_export(argc - 2, argv + 2);
     }
     if (strcmp(argv[1], "set") == 0 || strcmp(argv[1], "get") == 0 ||
         strcmp(argv[1], "reset") == 0) {

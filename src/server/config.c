@@ -43,6 +43,11 @@ static const char *const key_names[AT_CFG_KEY_COUNT] = {
     [AT_CFG_AUDIT_FSYNC] = "audit_fsync",
     [AT_CFG_AUDIT_SYSLOG] = "audit_syslog",
     [AT_CFG_LOG_FORMAT] = "log_format",
+    [AT_CFG_BACKUP_DIR] = "backup_dir",
+    [AT_CFG_BACKUP_INTERVAL_S] = "backup_interval_s",
+    [AT_CFG_BACKUP_KEEP] = "backup_keep",
+    [AT_CFG_BACKUP_KEY_FILE] = "backup_key_file",
+    [AT_CFG_BACKUP_PASSPHRASE_FILE] = "backup_passphrase_file",
 };
 
 const char *at_config_key_name(enum at_config_key k)
@@ -116,6 +121,8 @@ void at_config_init(struct at_config *c)
     c->connection_timeout_s = AT_CONFIG_TIMEOUT_DEFAULT_S;
     c->token_lifetime_s = AT_CONFIG_LIFETIME_DEFAULT_S;
     c->log_level = AT_LOG_INFO;
+    c->backup_interval_s = AT_CONFIG_BACKUP_INTERVAL_DEFAULT_S;
+    c->backup_keep = AT_CONFIG_BACKUP_KEEP_DEFAULT;
 }
 
 void at_config_clear(struct at_config *c)
@@ -130,6 +137,9 @@ void at_config_clear(struct at_config *c)
     free(c->oidc_config);
     at_alert_config_clear(&c->alerts);
     free(c->audit_file);
+    free(c->backup_dir);
+    free(c->backup_key_file);
+    free(c->backup_passphrase_file);
     memset(c, 0, sizeof(*c));
 }
 
@@ -152,6 +162,9 @@ static void config_copy(struct at_config *dst, const struct at_config *src)
     dst->oidc_config = dup_opt(src->oidc_config);
     at_alert_config_copy(&dst->alerts, &src->alerts);
     dst->audit_file = dup_opt(src->audit_file);
+    dst->backup_dir = dup_opt(src->backup_dir);
+    dst->backup_key_file = dup_opt(src->backup_key_file);
+    dst->backup_passphrase_file = dup_opt(src->backup_passphrase_file);
 }
 
 /* ---- value parsers ---- */
@@ -370,6 +383,26 @@ at_status at_config_set(struct at_config *c, enum at_config_key k, const char *v
         AT_TRY(check_path(v, len, key, e));
         replace(&c->oidc_config, v, len);
         return at_ok();
+    case AT_CFG_BACKUP_DIR:
+        AT_TRY(check_path(v, len, key, e));
+        replace(&c->backup_dir, v, len);
+        return at_ok();
+    case AT_CFG_BACKUP_KEY_FILE:
+        AT_TRY(check_path(v, len, key, e));
+        replace(&c->backup_key_file, v, len);
+        return at_ok();
+    case AT_CFG_BACKUP_PASSPHRASE_FILE:
+        AT_TRY(check_path(v, len, key, e));
+        replace(&c->backup_passphrase_file, v, len);
+        return at_ok();
+    case AT_CFG_BACKUP_INTERVAL_S:
+        AT_TRY(parse_uint(v, len, 1, AT_CONFIG_BACKUP_INTERVAL_MAX_S, &n, key, e));
+        c->backup_interval_s = (int64_t)n;
+        return at_ok();
+    case AT_CFG_BACKUP_KEEP:
+        AT_TRY(parse_uint(v, len, 1, AT_CONFIG_BACKUP_KEEP_MAX, &n, key, e));
+        c->backup_keep = (unsigned)n;
+        return at_ok();
     case AT_CFG_PUBLIC_URL: {
         char *u = NULL;
         AT_TRY(parse_url(v, len, &u, e));
@@ -556,5 +589,11 @@ at_status at_config_check(const struct at_config *c, struct at_err *e)
 {
     AT_ENSURE((c->tls_cert == NULL) == (c->tls_key == NULL), e, AT_E_BAD_VALUE, "config_tls",
               "tls_cert and tls_key must be given together");
+    AT_ENSURE(c->backup_key_file == NULL || c->backup_passphrase_file == NULL, e, AT_E_BAD_VALUE,
+              "config_backup", "backup_key_file and backup_passphrase_file exclude each other");
+    AT_ENSURE(c->backup_dir == NULL ||
+                  (c->backup_key_file != NULL || c->backup_passphrase_file != NULL),
+              e, AT_E_BAD_VALUE, "config_backup",
+              "backup_dir needs backup_key_file or backup_passphrase_file");
     return at_ok();
 }

@@ -36,6 +36,11 @@
 #define AT_CONFIG_LIFETIME_MAX_S     31536000
 #define AT_CONFIG_LIFETIME_DEFAULT_S 28800
 
+#define AT_CONFIG_BACKUP_INTERVAL_MAX_S     (366 * 86400)
+#define AT_CONFIG_BACKUP_INTERVAL_DEFAULT_S 86400
+#define AT_CONFIG_BACKUP_KEEP_MAX           10000u
+#define AT_CONFIG_BACKUP_KEEP_DEFAULT       7u
+
 #define AT_CONFIG_LISTEN_DEFAULT   "127.0.0.1:8443"
 #define AT_CONFIG_DATA_DIR_DEFAULT "/var/lib/attestd"
 
@@ -91,6 +96,12 @@ enum at_config_key {
     AT_CFG_AUDIT_FSYNC,
     AT_CFG_AUDIT_SYSLOG,
     AT_CFG_LOG_FORMAT,
+    /* scheduled backups (issue 7; src/backup/schedule.c) */
+    AT_CFG_BACKUP_DIR,
+    AT_CFG_BACKUP_INTERVAL_S,
+    AT_CFG_BACKUP_KEEP,
+    AT_CFG_BACKUP_KEY_FILE,
+    AT_CFG_BACKUP_PASSPHRASE_FILE,
     AT_CFG_KEY_COUNT,
 };
 
@@ -119,6 +130,12 @@ struct at_config {
     enum at_audit_fsync audit_fsync; /* always (default), interval, never */
     bool audit_syslog;               /* also send audit records to syslog (LOG_AUTHPRIV) */
     enum at_log_format log_format;   /* operational log: text (default) or json */
+    /* scheduled backups: off unless backup_dir is set (docs/configuration.md) */
+    char *backup_dir;
+    int64_t backup_interval_s; /* default 86400 */
+    unsigned backup_keep;      /* default 7 */
+    char *backup_key_file;
+    char *backup_passphrase_file;
     bool seen[AT_CFG_KEY_COUNT]; /* keys given in the file */
     struct at_alert_config alerts; /* alert_* keys (monitor/alerts.h) */
 };

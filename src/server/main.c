@@ -12,9 +12,12 @@
 #include "base/fileio.h"
 #include "base/secure.h"
 #include "base/timeutil.h"
+#include "backup/backup.h"
 #include "monitor/audit.h"
+#include "monitor/metrics.h"
 #include "server/http.h"
 #include "server/monitor.h"
+#include "server/server_backup.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -262,6 +265,7 @@ static int check_config(const struct at_config *cfg)
             errors++;
         }
     }
+    errors += at_server_backup_check(cfg);
     if (errors != 0) {
         return 1;
     }
@@ -293,7 +297,7 @@ static at_status make_dirs(const char *path, struct at_err *e)
     return at_ok();
 }
 
-static int run(const struct at_config *cfg)
+static int run(const struct at_config *cfg, const char *config_path)
 {
     struct at_err e;
     at_err_init(&e);
@@ -393,6 +397,11 @@ static int run(const struct at_config *cfg)
         print_err("alerts", &e);
         goto out;
     }
+    at_metrics_set_backup_source(at_backup_last_success);
+    if (!at_is_ok(at_server_backup_start(cfg, store, config_path, &e))) {
+        print_err("scheduled backups", &e);
+        goto out;
+    }
     srv.cfg = cfg;
     srv.svc = svc;
     srv.store = store;
@@ -435,6 +444,7 @@ static int run(const struct at_config *cfg)
         break;
     }
     at_http_stop(&srv);
+    at_backup_schedule_stop();
     at_audit_stop(); /* flush and sync every queued record, store the head */
     at_log(AT_LOG_INFO, "stopped");
     rc = 0;
@@ -447,6 +457,7 @@ out:
         at_free_secret(key, key_len);
     }
     free(cert);
+    at_backup_schedule_stop(); /* before the audit log: a backup in flight audits itself */
     at_audit_stop();
     at_auth_free(auth);
     at_service_free(svc);
@@ -470,7 +481,7 @@ int main(int argc, char **argv)
     }
     at_log_set_level(cfg.log_level);
     at_log_set_format(cfg.log_format);
-    int rc = a.check ? check_config(&cfg) : run(&cfg);
+    int rc = a.check ? check_config(&cfg) : run(&cfg, a.config);
     at_config_clear(&cfg);
     return rc;
 }

@@ -177,4 +177,22 @@ AT_NODISCARD at_status at_store_audit_head_set(struct at_store *s, const char *c
                                                const uint8_t hash[32], int64_t now,
                                                struct at_err *e);
 
+/*
+ * Backups (issue 7; store_sqlite_snapshot.c). at_store_snapshot copies the live
+ * database, consistently, into dest_dir/attestd.db (dest_dir must exist; the file must
+ * not) with SQLite's online backup API, while other threads and processes may be
+ * writing; open the copy with at_store_open and the normal getters (its records are
+ * encrypted like the store's). at_store_replace_from replaces every row of `s` with
+ * the database in src_dir/attestd.db, in one write transaction (all or nothing).
+ */
+AT_NODISCARD at_status at_store_snapshot(struct at_store *s, const char *dest_dir,
+                                         struct at_err *e);
+AT_NODISCARD at_status at_store_replace_from(struct at_store *s, const char *src_dir,
+                                             struct at_err *e);
+/* The applied schema migrations count, and the number of collateral rows. */
+AT_NODISCARD at_status at_store_schema_version(struct at_store *s, int64_t *out,
+                                               struct at_err *e);
+AT_NODISCARD at_status at_store_collateral_count(struct at_store *s, int64_t *out,
+                                                 struct at_err *e);
+
 #endif

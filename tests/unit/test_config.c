@@ -297,6 +297,50 @@ static void test_cross_checks(void **state)
     at_config_clear(&c);
 }
 
+/* Scheduled backups (issue 7): defaults, values, ranges and the key/passphrase rules. */
+static void test_backup_keys(void **state)
+{
+    (void)state;
+    struct at_config c;
+    struct at_err e;
+    size_t line = 0;
+    at_err_init(&e);
+    at_config_init(&c);
+    assert_null(c.backup_dir);
+    assert_int_equal(c.backup_interval_s, 86400);
+    assert_int_equal(c.backup_keep, 7);
+    const char *ok = "backup_dir = /var/backups/attestd\nbackup_interval_s = 1\n"
+                     "backup_keep = 3\nbackup_key_file = /etc/attestd/backup.key\n";
+    assert_true(at_is_ok(at_config_parse(&c, ok, strlen(ok), &line, &e)));
+    assert_string_equal(c.backup_dir, "/var/backups/attestd");
+    assert_int_equal(c.backup_interval_s, 1);
+    assert_int_equal(c.backup_keep, 3);
+    assert_string_equal(c.backup_key_file, "/etc/attestd/backup.key");
+    assert_true(at_is_ok(at_config_check(&c, &e)));
+    /* both key kinds: refused */
+    assert_true(at_is_ok(at_config_set(&c, AT_CFG_BACKUP_PASSPHRASE_FILE, "/p", 2, &e)));
+    assert_false(at_is_ok(at_config_check(&c, &e)));
+    assert_non_null(strstr(e.msg, "exclude each other"));
+    at_config_clear(&c);
+    /* a backup_dir without any key: refused */
+    at_config_init(&c);
+    at_err_init(&e);
+    assert_true(at_is_ok(at_config_set(&c, AT_CFG_BACKUP_DIR, "/b", 2, &e)));
+    assert_false(at_is_ok(at_config_check(&c, &e)));
+    assert_non_null(strstr(e.msg, "backup_dir needs backup_key_file or backup_passphrase_file"));
+    at_config_clear(&c);
+    static const char *const bad_backup[] = {"backup_interval_s = 0\n", "backup_interval_s = 31622401\n",
+                                      "backup_keep = 0\n", "backup_keep = 10001\n",
+                                      "backup_keep = -1\n", "backup_dir =\n"};
+    for (size_t i = 0; i < sizeof(bad_backup) / sizeof(bad_backup[0]); i++) {
+        at_config_init(&c);
+        at_err_init(&e);
+        assert_false(at_is_ok(at_config_parse(&c, bad_backup[i], strlen(bad_backup[i]), &line, &e)));
+        assert_int_equal(line, 1);
+        at_config_clear(&c);
+    }
+}
+
 static void test_key_names(void **state)
 {
     (void)state;
@@ -350,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_cross_checks),
         cmocka_unit_test(test_key_names),
         cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_backup_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
