@@ -18,6 +18,10 @@ int at_cli_provider(int argc, char **argv);
 int at_cli_collateral(int argc, char **argv);
 int at_cli_role(int argc, char **argv);   /* cmd_role.c */
 int at_cli_signer(int argc, char **argv); /* cmd_signer.c (remote only) */
+int at_cli_key(int argc, char **argv);    /* cmd_key.c */
+
+/* The global --kek-file option, or NULL ($ATTESTD_KEK / systemd credential). */
+const char *at_cli_kek_file(void);
 
 /*
  * The data directory for local management commands: the global `--data-dir DIR`

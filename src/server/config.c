@@ -29,6 +29,7 @@ static const char *const key_names[AT_CFG_KEY_COUNT] = {
     [AT_CFG_SGX_ROOT_CA] = "sgx_root_ca",
     [AT_CFG_AMD_ARK] = "amd_ark",
     [AT_CFG_OIDC_CONFIG] = "oidc_config",
+    [AT_CFG_KEK_FILE] = "kek_file",
 };
 
 const char *at_config_key_name(enum at_config_key k)
@@ -114,6 +115,7 @@ void at_config_clear(struct at_config *c)
     free(c->sgx_root_ca);
     free(c->amd_ark);
     free(c->oidc_config);
+    free(c->kek_file);
     memset(c, 0, sizeof(*c));
 }
 
@@ -133,6 +135,7 @@ static void config_copy(struct at_config *dst, const struct at_config *src)
     dst->public_url = dup_opt(src->public_url);
     dst->sgx_root_ca = dup_opt(src->sgx_root_ca);
     dst->amd_ark = dup_opt(src->amd_ark);
+    dst->kek_file = dup_opt(src->kek_file);
     dst->oidc_config = dup_opt(src->oidc_config);
 }
 
@@ -319,6 +322,10 @@ at_status at_config_set(struct at_config *c, enum at_config_key k, const char *v
     case AT_CFG_OIDC_CONFIG:
         AT_TRY(check_path(v, len, key, e));
         replace(&c->oidc_config, v, len);
+        return at_ok();
+    case AT_CFG_KEK_FILE:
+        AT_TRY(check_path(v, len, key, e));
+        replace(&c->kek_file, v, len);
         return at_ok();
     case AT_CFG_PUBLIC_URL: {
         char *u = NULL;

@@ -73,6 +73,7 @@ enum at_config_key {
     AT_CFG_SGX_ROOT_CA,
     AT_CFG_AMD_ARK,
     AT_CFG_OIDC_CONFIG,
+    AT_CFG_KEK_FILE, /* encryption at rest: the key-encryption key file (store/kek.h) */
     AT_CFG_KEY_COUNT,
 };
 
@@ -97,6 +98,7 @@ struct at_config {
     char *sgx_root_ca; /* test-only replacement of the pinned Intel root */
     char *amd_ark;     /* test-only replacement of the pinned AMD ARKs */
     char *oidc_config; /* management-plane identity providers (JSON, auth.h), or NULL */
+    char *kek_file;    /* key-encryption key file, or NULL: $ATTESTD_KEK / systemd credential */
     bool seen[AT_CFG_KEY_COUNT]; /* keys given in the file */
 };
 

@@ -330,7 +330,13 @@ static int run(const struct at_config *cfg)
         print_err(NULL, &e);
         goto out;
     }
-    if (!at_is_ok(at_store_open(cfg->data_dir, &store, &e))) {
+    struct at_kek kek; /* encryption at rest: zeroized as soon as the store has its keys */
+    at_status ks = at_kek_load(cfg->kek_file, &kek, &e);
+    if (at_is_ok(ks)) {
+        ks = at_store_open(cfg->data_dir, &kek, &store, &e);
+    }
+    at_kek_clear(&kek);
+    if (!at_is_ok(ks)) {
         print_err("store", &e);
         goto out;
     }

@@ -13,6 +13,7 @@
 
 #include "base/status.h"
 #include "evidence/dcap_types.h"
+#include "store/kek.h"
 
 #include <stdint.h>
 
@@ -53,8 +54,16 @@ void at_policy_record_clear(struct at_policy_record *r);
 
 struct at_store;
 
-/* Open (creating if needed) `dir`/attestd.db; WAL; migrates the schema. */
-AT_NODISCARD at_status at_store_open(const char *dir, struct at_store **out, struct at_err *e);
+/*
+ * Open (creating if needed) `dir`/attestd.db; WAL; migrates the schema. Every content
+ * column is encrypted at rest under a data key wrapped by `kek` (kek.h,
+ * docs/encryption-at-rest.md); a store written by a build without encryption is
+ * converted on this first open, in one transaction. Fails with AT_E_USAGE check
+ * "kek_missing" when kek is NULL, AT_E_CRYPTO check "kek_wrong" when kek does not
+ * unwrap the store's data key. The store copies what it needs of *kek.
+ */
+AT_NODISCARD at_status at_store_open(const char *dir, const struct at_kek *kek,
+                                     struct at_store **out, struct at_err *e);
 void at_store_close(struct at_store *s);
 
 /* Providers. create fails with AT_E_BAD_VALUE if it exists or the name is invalid. */
@@ -152,5 +161,25 @@ AT_NODISCARD at_status at_store_role_remove(struct at_store *s, const char *prin
 AT_NODISCARD at_status at_store_role_list(struct at_store *s, const char *principal,
                                           struct at_role_assignment **out, size_t *count,
                                           struct at_err *e);
+
+/*
+ * Key rotation (store_crypt.c): re-wrap the data key(s) under new_kek; with reencrypt,
+ * also make a new data key, re-encrypt every record under it and remove the old ones,
+ * all in one transaction. Other processes on the same store (a running attestd) pick
+ * the new data key up when they meet it (they re-read their KEK source).
+ */
+AT_NODISCARD at_status at_store_rekey(struct at_store *s, const struct at_kek *new_kek,
+                                      bool reencrypt, struct at_err *e);
+
+struct at_store_key_info {
+    uint32_t id;        /* data key id */
+    bool active;        /* used for new records (else retired, still readable) */
+    int64_t created_at;
+};
+
+/* The keyring (never key bytes); *out heap array (free()); *source: this handle's KEK source. */
+AT_NODISCARD at_status at_store_key_status(struct at_store *s, struct at_store_key_info **out,
+                                           size_t *count, enum at_kek_source *source,
+                                           struct at_err *e);
 
 #endif
