@@ -397,7 +397,9 @@ static at_status configure(struct at_store *s, struct at_err *e)
                        "PRAGMA foreign_keys=ON;"
                        "PRAGMA secure_delete=ON;",
                        e));
-    int64_t fk = 0;
+    int64_t fk = 0, sync = 0;
+    AT_TRY(at_sql_query_int(s, "PRAGMA synchronous", &sync, e));
+    AT_ENSURE(sync == 2, e, AT_E_IO, "store", "store: cannot set synchronous=FULL");
     AT_TRY(at_sql_query_int(s, "PRAGMA foreign_keys", &fk, e));
     AT_ENSURE(fk == 1, e, AT_E_IO, "store", "store: SQLite built without foreign keys");
     return at_ok();
