@@ -295,7 +295,8 @@ static at_status new_dek(struct at_store *s, const uint8_t kek[AT_KEK_LEN], stru
     return at_ok();
 }
 
-at_status at_crypt_init(struct at_store *s, const struct at_kek *kek, struct at_err *e)
+at_status at_crypt_init(struct at_store *s, const struct at_kek *kek, bool new_keyring,
+                        struct at_err *e)
 {
     struct at_crypt *c = &s->crypt;
     at_crypt_free(c);
@@ -304,6 +305,9 @@ at_status at_crypt_init(struct at_store *s, const struct at_kek *kek, struct at_
     if (kek->source != AT_KEK_SRC_MEMORY) {
         at_zeroize(c->kek.key, sizeof(c->kek.key)); /* re-read from the source when needed */
     }
+    /* An emptied keyring of an encrypted store must not pass for a plaintext store. */
+    AT_ENSURE(c->n_deks > 0 || new_keyring, e, AT_E_CRYPTO, "keyring",
+              "store: the keyring has no data key (deleted?); refusing to open");
     if (c->n_deks == 0) {
         /* A new store, or one written before encryption at rest: seal what is there. */
         AT_TRY(new_dek(s, kek->key, e));

@@ -63,12 +63,14 @@ void at_aad_text(struct at_aad *a, const char *table, const char *column, const 
                  const char *p2, const char *p3);
 
 /*
- * Inside the open transaction: load and unwrap the keyring with `kek`; an empty keyring
- * (new store, or one written by a build without encryption) gets a fresh DEK and every
- * existing plaintext record is sealed under it, in the same transaction.
+ * Inside the open transaction: load and unwrap the keyring with `kek`. When the keyring
+ * table was created by this transaction's migration (new_keyring: a new store, or one
+ * written by a build without encryption) it gets a fresh DEK and every existing
+ * plaintext record is sealed under it, in the same transaction; an empty keyring that
+ * existed before is refused (AT_E_CRYPTO, check "keyring").
  */
 AT_NODISCARD at_status at_crypt_init(struct at_store *s, const struct at_kek *kek,
-                                     struct at_err *e);
+                                     bool new_keyring, struct at_err *e);
 void at_crypt_free(struct at_crypt *c);
 
 /* Reload the keyring (and re-read the KEK source) when the active DEK id is unknown. */

@@ -355,8 +355,13 @@ static at_status migrate(struct at_store *s, struct at_err *e)
 /* Schema migrations, then the keyring (sealing a legacy plaintext store), in one transaction. */
 static at_status migrate_tx(struct at_store *s, const void *arg, struct at_err *e)
 {
+    int64_t had_keyring = 0;
+    AT_TRY(at_sql_query_int(s,
+                            "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                            " AND name = 'keyring'",
+                            &had_keyring, e));
     AT_TRY(migrate(s, e));
-    return at_crypt_init(s, arg, e);
+    return at_crypt_init(s, arg, had_keyring == 0, e);
 }
 
 /* Create dir (0700) if missing and the database file (0600), tightening an existing file. */

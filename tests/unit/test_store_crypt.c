@@ -462,10 +462,16 @@ static void test_wrong_and_missing_kek(void **state)
     assert_string_equal(e.check, "kek_missing");
     assert_string_equal(e.msg, "no key-encryption key (set kek_file, ATTESTD_KEK or the systemd "
                                "credential attestd-kek)");
-    /* A damaged keyring is refused too. */
+    /* A damaged keyring is refused too, and so is an emptied one (it must not pass for
+       a plaintext store to be "converted"). */
     raw_exec(f, "UPDATE keyring SET wrapped = substr(wrapped, 1, 30)");
     EXPECT_ERR(at_store_open(f->dir, tu_kek(), &s, &e), AT_E_CRYPTO, &e);
     assert_string_equal(e.check, "keyring");
+    raw_exec(f, "DELETE FROM keyring");
+    EXPECT_ERR(at_store_open(f->dir, tu_kek(), &s, &e), AT_E_CRYPTO, &e);
+    assert_string_equal(e.check, "keyring");
+    assert_non_null(strstr(e.msg, "refusing to open"));
+    assert_null(s);
     at_kek_clear(&other);
 }
 
