@@ -37,9 +37,11 @@ bench: build
 # Start attestd with its embedded defaults: https://127.0.0.1:8443, store and a
 # self-signed TLS certificate under ./run (curl --cacert run/tls/cert.pem ...).
 DATA_DIR ?= run
+# The store is encrypted at rest under $(DATA_DIR)/kek.key (made once, mode 0600).
 run: build
 	mkdir -p $(DATA_DIR)
-	./$(BUILD)/attestd --data-dir $(DATA_DIR)
+	test -f $(DATA_DIR)/kek.key || ./$(BUILD)/attestctl key generate --out $(DATA_DIR)/kek.key
+	./$(BUILD)/attestd --data-dir $(DATA_DIR) --kek-file $(DATA_DIR)/kek.key
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -40,13 +40,12 @@ void at_backup_rm_store_dir(const char *dir)
  * THE one place this module opens a store: a snapshot copy of `live`, or the temp store a
  * restore builds to replace `live`. Both must be opened under the same key-encryption key
  * as `live` (records are encrypted at rest; a restore's new store must be readable by the
- * attestd that owns `live`): when at_store_open takes the KEK, pass live's here.
+ * attestd that owns `live`).
  */
 static at_status open_beside(struct at_store *live, const char *dir, struct at_store **out,
                              struct at_err *e)
 {
-    (void)live;
-    return at_store_open(dir, out, e);
+    return at_store_open_beside(live, dir, out, e);
 }
 
 /* A new 0700 directory PARENT/.PREFIX-XXXXXX (path in buf). */

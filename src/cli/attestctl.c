@@ -15,6 +15,7 @@ static const struct at_cli_cmd commands[] = {
     {"signer", "add, remove or list an isolated provider's policy signers (--url)", at_cli_signer},
     {"audit", "verify an audit log's hash chain (and its head in the store)", at_cli_audit},
     {"backup", "create, verify or restore an encrypted backup of the store", at_cli_backup},
+    {"key", "generate a key-encryption key; rotate or show the store's keys", at_cli_key},
 };
 
 #define DEFAULT_DATA_DIR "/var/lib/attestd"
@@ -24,6 +25,12 @@ static const char *data_dir_opt;
 static const char *url_opt;
 static const char *token_file_opt;
 static const char *cacert_opt;
+static const char *kek_file_opt;
+
+const char *at_cli_kek_file(void)
+{
+    return kek_file_opt;
+}
 
 void at_cli_set_data_dir(const char *dir)
 {
@@ -70,14 +77,16 @@ const char *at_cli_data_dir(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: attestctl [--data-dir DIR] [--url URL [--token-file FILE] [--cacert PEM]] "
-               "<command> [options]\n\ncommands:\n");
+    fprintf(f, "usage: attestctl [--data-dir DIR [--kek-file FILE]] [--url URL [--token-file FILE] "
+               "[--cacert PEM]] <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
     }
     fprintf(f,
             "\n--data-dir DIR   the store's directory (default $ATTESTD_DATA_DIR or "
             "%s)\n"
+            "--kek-file FILE  the store's key-encryption key (default $ATTESTD_KEK, else the "
+            "systemd credential attestd-kek)\n"
             "--url URL        manage a remote attestd over HTTPS (default $ATTESTD_URL)\n"
             "--token-file F   file holding the bearer token (default: $ATTESTD_TOKEN, the token)\n"
             "--cacert PEM     trusted CA certificates for --url (default $ATTESTD_CACERT, else "
@@ -92,7 +101,10 @@ static const char **remote_opt(const char *a)
     static const struct {
         const char *name;
         const char **slot;
-    } opts[] = {{"--url", &url_opt}, {"--token-file", &token_file_opt}, {"--cacert", &cacert_opt}};
+    } opts[] = {{"--url", &url_opt},
+                {"--token-file", &token_file_opt},
+                {"--cacert", &cacert_opt},
+                {"--kek-file", &kek_file_opt}};
     for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
         size_t n = strlen(opts[k].name);
         if (strncmp(a, opts[k].name, n) == 0 && (a[n] == '\0' || a[n] == '=')) {

@@ -23,6 +23,10 @@ int at_cli_audit(int argc, char **argv);  /* cmd_audit.c */
 /* Backups (cmd_backup.c) and policy export (cmd_policy_export.c). */
 int at_cli_backup(int argc, char **argv);
 int at_cli_policy_export(int argc, char **argv);
+int at_cli_key(int argc, char **argv);    /* cmd_key.c */
+
+/* The global --kek-file option, or NULL ($ATTESTD_KEK / systemd credential). */
+const char *at_cli_kek_file(void);
 
 /*
  * The data directory for local management commands: the global `--data-dir DIR`

@@ -13,7 +13,13 @@ int at_cli_store_open(const char *cmd, struct at_store **out)
 {
     struct at_err e;
     at_err_init(&e);
-    if (!at_is_ok(at_store_open(at_cli_data_dir(), out, &e))) {
+    struct at_kek kek;
+    at_status r = at_kek_load(at_cli_kek_file(), &kek, &e);
+    if (at_is_ok(r)) {
+        r = at_store_open(at_cli_data_dir(), &kek, out, &e);
+    }
+    at_kek_clear(&kek);
+    if (!at_is_ok(r)) {
         fprintf(stderr, "attestctl %s: %s: %s\n", cmd, at_cli_data_dir(), e.msg);
         return 2;
     }

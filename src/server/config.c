@@ -48,6 +48,7 @@ static const char *const key_names[AT_CFG_KEY_COUNT] = {
     [AT_CFG_BACKUP_KEEP] = "backup_keep",
     [AT_CFG_BACKUP_KEY_FILE] = "backup_key_file",
     [AT_CFG_BACKUP_PASSPHRASE_FILE] = "backup_passphrase_file",
+    [AT_CFG_KEK_FILE] = "kek_file",
 };
 
 const char *at_config_key_name(enum at_config_key k)
@@ -140,6 +141,7 @@ void at_config_clear(struct at_config *c)
     free(c->backup_dir);
     free(c->backup_key_file);
     free(c->backup_passphrase_file);
+    free(c->kek_file);
     memset(c, 0, sizeof(*c));
 }
 
@@ -159,6 +161,7 @@ static void config_copy(struct at_config *dst, const struct at_config *src)
     dst->public_url = dup_opt(src->public_url);
     dst->sgx_root_ca = dup_opt(src->sgx_root_ca);
     dst->amd_ark = dup_opt(src->amd_ark);
+    dst->kek_file = dup_opt(src->kek_file);
     dst->oidc_config = dup_opt(src->oidc_config);
     at_alert_config_copy(&dst->alerts, &src->alerts);
     dst->audit_file = dup_opt(src->audit_file);
@@ -402,6 +405,10 @@ at_status at_config_set(struct at_config *c, enum at_config_key k, const char *v
     case AT_CFG_BACKUP_KEEP:
         AT_TRY(parse_uint(v, len, 1, AT_CONFIG_BACKUP_KEEP_MAX, &n, key, e));
         c->backup_keep = (unsigned)n;
+        return at_ok();
+    case AT_CFG_KEK_FILE:
+        AT_TRY(check_path(v, len, key, e));
+        replace(&c->kek_file, v, len);
         return at_ok();
     case AT_CFG_PUBLIC_URL: {
         char *u = NULL;

@@ -102,6 +102,7 @@ enum at_config_key {
     AT_CFG_BACKUP_KEEP,
     AT_CFG_BACKUP_KEY_FILE,
     AT_CFG_BACKUP_PASSPHRASE_FILE,
+    AT_CFG_KEK_FILE, /* encryption at rest: the key-encryption key file (store/kek.h) */
     AT_CFG_KEY_COUNT,
 };
 
@@ -136,6 +137,7 @@ struct at_config {
     unsigned backup_keep;      /* default 7 */
     char *backup_key_file;
     char *backup_passphrase_file;
+    char *kek_file;    /* key-encryption key file, or NULL: $ATTESTD_KEK / systemd credential */
     bool seen[AT_CFG_KEY_COUNT]; /* keys given in the file */
     struct at_alert_config alerts; /* alert_* keys (monitor/alerts.h) */
 };

@@ -38,6 +38,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: attestd [--config FILE] [--listen ADDR:PORT] [--data-dir DIR]\n"
             "               [--tls-cert PEM --tls-key PEM] [--fixed-time RFC3339]\n"
+            "               [--kek-file FILE]\n"
             "       attestd --check-config [same options]\n"
             "\n"
             "  --config FILE        key = value configuration file (docs/configuration.md)\n"
@@ -47,6 +48,8 @@ static void usage(FILE *f)
             "  --tls-cert PEM       TLS certificate chain (default: self-signed in DIR/tls)\n"
             "  --tls-key PEM        TLS private key\n"
             "  --fixed-time T       replay clock: verify and issue as of T (tests only)\n"
+            "  --kek-file FILE      key-encryption key of the store (0600; default $ATTESTD_KEK,\n"
+            "                       else the systemd credential attestd-kek)\n"
             "  --check-config       validate everything, print \"config ok\", exit 0 or 1\n"
             "  --version, --help\n",
             AT_CONFIG_LISTEN_DEFAULT, AT_CONFIG_DATA_DIR_DEFAULT);
@@ -66,7 +69,7 @@ struct args {
     bool check;
 };
 
-enum { OPT_TLS_CERT = 256, OPT_TLS_KEY, OPT_FIXED_TIME, OPT_CHECK, OPT_VERSION };
+enum { OPT_TLS_CERT = 256, OPT_TLS_KEY, OPT_FIXED_TIME, OPT_CHECK, OPT_VERSION, OPT_KEK_FILE };
 
 /* 0 = run, 1 = done (help/version printed), 2 = usage error. */
 static int parse_args(int argc, char **argv, struct args *a)
@@ -81,6 +84,7 @@ static int parse_args(int argc, char **argv, struct args *a)
         {"check-config", no_argument, NULL, OPT_CHECK},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"kek-file", required_argument, NULL, OPT_KEK_FILE},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof(*a));
@@ -109,6 +113,9 @@ static int parse_args(int argc, char **argv, struct args *a)
         case OPT_CHECK:
             a->check = true;
             break;
+        case OPT_KEK_FILE:
+            a->values[AT_CFG_KEK_FILE] = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 1;
@@ -133,7 +140,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 static const char *const opt_names[AT_CFG_KEY_COUNT] = {
     [AT_CFG_LISTEN] = "--listen",         [AT_CFG_DATA_DIR] = "--data-dir",
     [AT_CFG_TLS_CERT] = "--tls-cert",     [AT_CFG_TLS_KEY] = "--tls-key",
-    [AT_CFG_FIXED_TIME] = "--fixed-time",
+    [AT_CFG_FIXED_TIME] = "--fixed-time", [AT_CFG_KEK_FILE] = "--kek-file",
 };
 
 /* Defaults, environment, file, command line; false after printing the error. */
@@ -309,6 +316,8 @@ static int run(const struct at_config *cfg, const char *config_path)
     size_t cert_len = 0, key_len = 0;
     struct at_server srv;
     memset(&srv, 0, sizeof(srv));
+    struct at_kek kek; /* zeroized as soon as the store has its keys */
+    memset(&kek, 0, sizeof(kek));
     char when[32] = "";
 
     if (cfg->fixed_time) {
@@ -330,13 +339,19 @@ static int run(const struct at_config *cfg, const char *config_path)
     }
     int64_t now = cfg->fixed_time ? cfg->fixed_now : at_time_now();
 
-    struct tls_files t;
-    if (!at_is_ok(make_dirs(cfg->data_dir, &e)) || !at_is_ok(tls_paths(cfg, true, &t, &e)) ||
-        !at_is_ok(tls_load(&t, at_time_now(), &cert, &cert_len, &key, &key_len, &e))) {
+    /* Encryption at rest: a missing or wrong key-encryption key stops attestd with one
+       line, before anything else is written (the store opens before TLS). */
+    if (!at_is_ok(at_kek_load(cfg->kek_file, &kek, &e))) {
+        print_err("store", &e);
+        goto out;
+    }
+    if (!at_is_ok(make_dirs(cfg->data_dir, &e))) {
         print_err(NULL, &e);
         goto out;
     }
-    if (!at_is_ok(at_store_open(cfg->data_dir, &store, &e))) {
+    at_status ks = at_store_open(cfg->data_dir, &kek, &store, &e);
+    at_kek_clear(&kek);
+    if (!at_is_ok(ks)) {
         print_err("store", &e);
         goto out;
     }
@@ -347,6 +362,12 @@ static int run(const struct at_config *cfg, const char *config_path)
                                    .store = store};
     if (!at_is_ok(at_audit_start(&acfg, &e))) {
         print_err("audit", &e);
+        goto out;
+    }
+    struct tls_files t;
+    if (!at_is_ok(tls_paths(cfg, true, &t, &e)) ||
+        !at_is_ok(tls_load(&t, at_time_now(), &cert, &cert_len, &key, &key_len, &e))) {
+        print_err(NULL, &e);
         goto out;
     }
     if (!at_is_ok(at_service_ensure_default(store, now, &e))) {
@@ -449,6 +470,7 @@ static int run(const struct at_config *cfg, const char *config_path)
     at_log(AT_LOG_INFO, "stopped");
     rc = 0;
 out:
+    at_kek_clear(&kek);
     if (srv.daemon != NULL) {
         at_http_stop(&srv);
     }

@@ -13,6 +13,7 @@
 
 #include "base/status.h"
 #include "evidence/dcap_types.h"
+#include "store/kek.h"
 
 #include <stdint.h>
 
@@ -53,8 +54,16 @@ void at_policy_record_clear(struct at_policy_record *r);
 
 struct at_store;
 
-/* Open (creating if needed) `dir`/attestd.db; WAL; migrates the schema. */
-AT_NODISCARD at_status at_store_open(const char *dir, struct at_store **out, struct at_err *e);
+/*
+ * Open (creating if needed) `dir`/attestd.db; WAL; migrates the schema. Every content
+ * column is encrypted at rest under a data key wrapped by `kek` (kek.h,
+ * docs/encryption-at-rest.md); a store written by a build without encryption is
+ * converted on this first open, in one transaction. Fails with AT_E_USAGE check
+ * "kek_missing" when kek is NULL, AT_E_CRYPTO check "kek_wrong" when kek does not
+ * unwrap the store's data key. The store copies what it needs of *kek.
+ */
+AT_NODISCARD at_status at_store_open(const char *dir, const struct at_kek *kek,
+                                     struct at_store **out, struct at_err *e);
 void at_store_close(struct at_store *s);
 
 /* Providers. create fails with AT_E_BAD_VALUE if it exists or the name is invalid. */
@@ -189,10 +198,33 @@ AT_NODISCARD at_status at_store_snapshot(struct at_store *s, const char *dest_di
                                          struct at_err *e);
 AT_NODISCARD at_status at_store_replace_from(struct at_store *s, const char *src_dir,
                                              struct at_err *e);
+/* Open (creating) the store in `dir` under the same key-encryption key as `live`. */
+AT_NODISCARD at_status at_store_open_beside(struct at_store *live, const char *dir,
+                                            struct at_store **out, struct at_err *e);
 /* The applied schema migrations count, and the number of collateral rows. */
 AT_NODISCARD at_status at_store_schema_version(struct at_store *s, int64_t *out,
                                                struct at_err *e);
 AT_NODISCARD at_status at_store_collateral_count(struct at_store *s, int64_t *out,
                                                  struct at_err *e);
+
+/*
+ * Key rotation (store_crypt.c): re-wrap the data key(s) under new_kek; with reencrypt,
+ * also make a new data key, re-encrypt every record under it and remove the old ones,
+ * all in one transaction. Other processes on the same store (a running attestd) pick
+ * the new data key up when they meet it (they re-read their KEK source).
+ */
+AT_NODISCARD at_status at_store_rekey(struct at_store *s, const struct at_kek *new_kek,
+                                      bool reencrypt, struct at_err *e);
+
+struct at_store_key_info {
+    uint32_t id;        /* data key id */
+    bool active;        /* used for new records (else retired, still readable) */
+    int64_t created_at;
+};
+
+/* The keyring (never key bytes); *out heap array (free()); *source: this handle's KEK source. */
+AT_NODISCARD at_status at_store_key_status(struct at_store *s, struct at_store_key_info **out,
+                                           size_t *count, enum at_kek_source *source,
+                                           struct at_err *e);
 
 #endif

@@ -48,49 +48,6 @@ at_status at_sql_nomem(struct at_err *e)
     AT_FAIL(e, AT_E_NOMEM, "store", "out of memory");
 }
 
-/* ------------------------------------------------- encryption at rest (TODO) */
-
-/*
- * THE single place where secret columns are sealed before they are written and
- * opened after they are read. Today both are the identity (a heap copy, owned by
- * the caller and released with at_free_secret); envelope encryption under the
- * data-encryption key (AES-256-GCM, DESIGN.md "encryption at rest lives here,
- * once") replaces these two bodies and nothing else. `column` names the column
- * so it can serve as associated data. Columns that go through here today:
- * providers.signing_key.
- */
-static at_status seal_blob(const char *column, const uint8_t *in, size_t len, uint8_t **out,
-                           size_t *out_len, struct at_err *e)
-{
-    (void)column;
-    uint8_t *p = malloc(len > 0 ? len : 1);
-    if (p == NULL) {
-        return at_sql_nomem(e);
-    }
-    if (len > 0) {
-        memcpy(p, in, len);
-    }
-    *out = p;
-    *out_len = len;
-    return at_ok();
-}
-
-static at_status open_blob(const char *column, const uint8_t *in, size_t len, uint8_t **out,
-                           size_t *out_len, struct at_err *e)
-{
-    (void)column;
-    uint8_t *p = malloc(len > 0 ? len : 1);
-    if (p == NULL) {
-        return at_sql_nomem(e);
-    }
-    if (len > 0) {
-        memcpy(p, in, len);
-    }
-    *out = p;
-    *out_len = len;
-    return at_ok();
-}
-
 /* ---------------------------------------------------------- SQL helpers */
 
 at_status at_sql_prep(struct at_store *s, const char *sql, sqlite3_stmt **st, struct at_err *e)
@@ -205,6 +162,9 @@ at_status at_sql_write_tx(struct at_store *s, at_sql_write_fn fn, const void *ar
 {
     at_sql_lock(s);
     at_status r = at_sql_exec(s, "BEGIN IMMEDIATE", e);
+    if (at_is_ok(r) && s->crypt.ready) {
+        r = at_crypt_sync(s, e); /* another process may have rotated the data key */
+    }
     if (at_is_ok(r)) {
         r = fn(s, arg, e);
         if (at_is_ok(r)) {
@@ -335,18 +295,43 @@ static const char *const migrations[] = {
     /* 3: per-provider token requirement for attestation (store_sqlite_provider_token.c) */
     ("ALTER TABLE providers ADD COLUMN require_token INTEGER NOT NULL DEFAULT 0"
      " CHECK (require_token IN (0, 1));"),
-    /* audit log chain head (store_sqlite_audit.c, docs/audit-log.md) */
+    /* 4: audit log chain head (store_sqlite_audit.c, docs/audit-log.md) */
     "CREATE TABLE audit_head("
     " chain TEXT PRIMARY KEY NOT NULL,"
     " seq INTEGER NOT NULL CHECK (seq >= 0),"
     " hash BLOB NOT NULL CHECK (length(hash) = 32),"
     " updated_at INTEGER NOT NULL);",
+    /* 5: encryption at rest (store_crypt.c): the keyring of wrapped data keys; role
+       principals become a blind index plus a sealed value; collateral signatures are
+       sealed, so their plaintext length checks go (the table is rebuilt). The existing
+       rows are sealed by at_crypt_init in the same transaction. */
+    ("CREATE TABLE keyring("
+     " id INTEGER PRIMARY KEY CHECK (id BETWEEN 1 AND 4294967295),"
+     " wrapped BLOB NOT NULL,"
+     " state TEXT NOT NULL CHECK (state IN ('active','retired')),"
+     " created_at INTEGER NOT NULL);"
+     "ALTER TABLE role_assignments ADD COLUMN principal_sealed BLOB NULL;"
+     "CREATE TABLE collateral_sealed("
+     " tee TEXT NOT NULL CHECK (tee IN ('sgx','tdx')),"
+     " fmspc BLOB NOT NULL CHECK (length(fmspc) = 6),"
+     " ca TEXT NOT NULL CHECK (ca IN ('platform','processor')),"
+     " pck_crl_issuer_chain BLOB NOT NULL, root_ca_crl BLOB NOT NULL, pck_crl BLOB NOT NULL,"
+     " tcb_info_issuer_chain BLOB NOT NULL, tcb_info BLOB NOT NULL, tcb_info_sig BLOB NOT NULL,"
+     " qe_identity_issuer_chain BLOB NOT NULL, qe_identity BLOB NOT NULL,"
+     " qe_identity_sig BLOB NOT NULL, pck_cert_chain BLOB NULL,"
+     " digest BLOB NOT NULL CHECK (length(digest) = 32),"
+     " updated_at INTEGER NOT NULL,"
+     " PRIMARY KEY (tee, fmspc, ca));"
+     "INSERT INTO collateral_sealed SELECT tee, fmspc, ca, pck_crl_issuer_chain, root_ca_crl,"
+     " pck_crl, tcb_info_issuer_chain, tcb_info, tcb_info_sig, qe_identity_issuer_chain,"
+     " qe_identity, qe_identity_sig, pck_cert_chain, digest, updated_at FROM collateral;"
+     "DROP TABLE collateral;"
+     "ALTER TABLE collateral_sealed RENAME TO collateral;"),
 };
 #define N_MIGRATIONS ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
 
-static at_status migrate_tx(struct at_store *s, const void *arg, struct at_err *e)
+static at_status migrate(struct at_store *s, struct at_err *e)
 {
-    (void)arg;
     AT_TRY(at_sql_exec(s,
                        "CREATE TABLE IF NOT EXISTS schema_version("
                        " id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);"
@@ -371,6 +356,18 @@ static at_status migrate_tx(struct at_store *s, const void *arg, struct at_err *
     }
     sqlite3_finalize(st);
     return r;
+}
+
+/* Schema migrations, then the keyring (sealing a legacy plaintext store), in one transaction. */
+static at_status migrate_tx(struct at_store *s, const void *arg, struct at_err *e)
+{
+    int64_t had_keyring = 0;
+    AT_TRY(at_sql_query_int(s,
+                            "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                            " AND name = 'keyring'",
+                            &had_keyring, e));
+    AT_TRY(migrate(s, e));
+    return at_crypt_init(s, arg, had_keyring == 0, e);
 }
 
 /* Create dir (0700) if missing and the database file (0600), tightening an existing file. */
@@ -411,15 +408,21 @@ static at_status configure(struct at_store *s, struct at_err *e)
                        "PRAGMA foreign_keys=ON;"
                        "PRAGMA secure_delete=ON;",
                        e));
-    int64_t fk = 0;
+    int64_t fk = 0, sync = 0;
+    AT_TRY(at_sql_query_int(s, "PRAGMA synchronous", &sync, e));
+    AT_ENSURE(sync == 2, e, AT_E_IO, "store", "store: cannot set synchronous=FULL");
     AT_TRY(at_sql_query_int(s, "PRAGMA foreign_keys", &fk, e));
     AT_ENSURE(fk == 1, e, AT_E_IO, "store", "store: SQLite built without foreign keys");
     return at_ok();
 }
 
-at_status at_store_open(const char *dir, struct at_store **out, struct at_err *e)
+at_status at_store_open(const char *dir, const struct at_kek *kek, struct at_store **out,
+                        struct at_err *e)
 {
     AT_ENSURE(dir != NULL && dir[0] != '\0', e, AT_E_USAGE, "store", "no data directory");
+    AT_ENSURE(kek != NULL && kek->source != AT_KEK_SRC_NONE, e, AT_E_USAGE, "kek_missing",
+              "no key-encryption key (set kek_file, ATTESTD_KEK or the systemd credential "
+              "attestd-kek)");
     size_t n = strlen(dir) + sizeof("/" DB_FILE);
     char *path = malloc(n);
     if (path == NULL) {
@@ -450,7 +453,7 @@ at_status at_store_open(const char *dir, struct at_store **out, struct at_err *e
         r = configure(s, e);
     }
     if (at_is_ok(r)) {
-        r = at_sql_write_tx(s, migrate_tx, NULL, e);
+        r = at_sql_write_tx(s, migrate_tx, kek, e);
     }
     if (at_is_ok(r)) {
         at_sql_lock(s);
@@ -472,6 +475,7 @@ void at_store_close(struct at_store *s)
         return;
     }
     sqlite3_close_v2(s->db);
+    at_crypt_free(&s->crypt);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
@@ -508,11 +512,15 @@ void at_provider_clear(struct at_provider *p)
 static at_status provider_insert(struct at_store *s, const void *arg, struct at_err *e)
 {
     const struct at_provider *p = arg;
-    uint8_t *key = NULL;
-    size_t key_len = 0;
-    AT_TRY(seal_blob("signing_key", p->signing_key, p->signing_key_len, &key, &key_len, e));
+    uint8_t *key = NULL, *cert = NULL;
+    size_t key_len = 0, cert_len = 0;
+    struct at_aad ak, ac;
+    at_aad_text(&ak, "providers", "signing_key", p->name, NULL, NULL);
+    at_aad_text(&ac, "providers", "signing_cert", p->name, NULL, NULL);
+    AT_TRY(at_crypt_seal(s, &ak, p->signing_key, p->signing_key_len, &key, &key_len, e));
+    at_status r = at_crypt_seal(s, &ac, p->signing_cert, p->signing_cert_len, &cert, &cert_len, e);
     sqlite3_stmt *st = NULL;
-    at_status r = at_sql_prep(s,
+    r = !at_is_ok(r) ? r : at_sql_prep(s,
                               "INSERT INTO providers(name, mode, alg, signing_key, signing_cert,"
                               " token_lifetime_s, created_at, version, require_token)"
                               " VALUES (?,?,?,?,?,?,?,?,?)",
@@ -530,7 +538,7 @@ static at_status provider_insert(struct at_store *s, const void *arg, struct at_
         r = at_sql_bind_blob(s, st, 4, key, key_len, e);
     }
     if (at_is_ok(r)) {
-        r = at_sql_bind_blob(s, st, 5, p->signing_cert, p->signing_cert_len, e);
+        r = at_sql_bind_blob(s, st, 5, cert, cert_len, e);
     }
     if (at_is_ok(r)) {
         r = at_sql_bind_int(
@@ -555,7 +563,8 @@ static at_status provider_insert(struct at_store *s, const void *arg, struct at_
         }
     }
     sqlite3_finalize(st);
-    at_free_secret(key, key_len);
+    free(key); /* sealed: no secret left in it */
+    free(cert);
     return r;
 }
 
@@ -593,11 +602,11 @@ static at_status provider_row(struct at_store *s, sqlite3_stmt *st, struct at_pr
     p->created_at = sqlite3_column_int64(st, 5);
     p->version = (uint64_t)sqlite3_column_int64(st, 6);
     p->require_token_for_attestation = sqlite3_column_int64(st, 7) != 0;
-    const void *kb = sqlite3_column_blob(st, 2);
-    int kn = sqlite3_column_bytes(st, 2);
-    AT_ENSURE(kb != NULL && kn > 0, e, AT_E_IO, "store", "store: provider row has no key");
-    AT_TRY(open_blob("signing_key", kb, (size_t)kn, &p->signing_key, &p->signing_key_len, e));
-    return at_sql_column_dup(s, st, 3, &p->signing_cert, &p->signing_cert_len, e);
+    struct at_aad ak, ac;
+    at_aad_text(&ak, "providers", "signing_key", p->name, NULL, NULL);
+    at_aad_text(&ac, "providers", "signing_cert", p->name, NULL, NULL);
+    AT_TRY(at_crypt_column(s, st, 2, &ak, &p->signing_key, &p->signing_key_len, e));
+    return at_crypt_column(s, st, 3, &ac, &p->signing_cert, &p->signing_cert_len, e);
 }
 
 at_status at_store_provider_get(struct at_store *s, const char *name, struct at_provider *out,

@@ -22,9 +22,14 @@ struct collateral_args {
 
 /* The variable-length pieces in column order (after tee, fmspc, ca). */
 #define N_PIECES 7
+#define N_SEALED 10 /* the pieces, tcb_info_sig, qe_identity_sig, pck_cert_chain */
 
-static void pieces(const struct at_dcap_collateral *c, const uint8_t *p[N_PIECES],
-                   size_t n[N_PIECES])
+static at_status collateral_write(struct at_store *s, const struct collateral_args *a,
+                                  uint8_t *const sealed[N_SEALED], const size_t sl[N_SEALED],
+                                  struct at_err *e);
+
+static void pieces(const struct at_dcap_collateral *c, const uint8_t *p[N_SEALED],
+                   size_t n[N_SEALED])
 {
     p[0] = c->pck_crl_issuer_chain;
     n[0] = c->pck_crl_issuer_chain_len;
@@ -42,10 +47,59 @@ static void pieces(const struct at_dcap_collateral *c, const uint8_t *p[N_PIECES
     n[6] = c->qe_identity_len;
 }
 
+/* Column names of the sealed pieces, in column order (pieces, then the signatures and chain). */
+static const char *const sealed_cols[N_SEALED] = {
+    "pck_crl_issuer_chain",     "root_ca_crl", "pck_crl",         "tcb_info_issuer_chain",
+    "tcb_info",                 "qe_identity_issuer_chain",       "qe_identity",
+    "tcb_info_sig",             "qe_identity_sig",                "pck_cert_chain"};
+
+static void collateral_aad(struct at_aad *aad, const char *tee, const uint8_t *fmspc,
+                           const char *ca, int col)
+{
+    at_aad_text(aad, "collateral", sealed_cols[col], tee, NULL, NULL);
+    aad->id[1] = fmspc;
+    aad->id_len[1] = 6;
+    aad->id[2] = ca;
+    aad->id_len[2] = strlen(ca);
+    aad->n = 3;
+}
+
 static at_status collateral_upsert(struct at_store *s, const void *arg, struct at_err *e)
 {
     const struct collateral_args *a = arg;
     const struct at_dcap_collateral *c = a->c;
+    const uint8_t *p[N_SEALED];
+    size_t n[N_SEALED];
+    pieces(c, p, n);
+    p[7] = c->tcb_info_sig;
+    n[7] = 64;
+    p[8] = c->qe_identity_sig;
+    n[8] = 64;
+    p[9] = c->pck_cert_chain != NULL && c->pck_cert_chain_len > 0 ? c->pck_cert_chain : NULL;
+    n[9] = c->pck_cert_chain_len;
+    uint8_t *sealed[N_SEALED] = {NULL};
+    size_t sl[N_SEALED] = {0};
+    at_status r = at_ok();
+    for (int i = 0; i < N_SEALED && at_is_ok(r); i++) {
+        struct at_aad aad;
+        collateral_aad(&aad, a->tee, a->fmspc, a->ca, i);
+        if (p[i] != NULL) {
+            r = at_crypt_seal(s, &aad, p[i], n[i], &sealed[i], &sl[i], e);
+        }
+    }
+    if (at_is_ok(r)) {
+        r = collateral_write(s, a, sealed, sl, e);
+    }
+    for (int i = 0; i < N_SEALED; i++) {
+        free(sealed[i]);
+    }
+    return r;
+}
+
+static at_status collateral_write(struct at_store *s, const struct collateral_args *a,
+                                  uint8_t *const sealed[N_SEALED], const size_t sl[N_SEALED],
+                                  struct at_err *e)
+{
     sqlite3_stmt *st;
     AT_TRY(at_sql_prep(s,
                        "INSERT OR REPLACE INTO collateral(tee, fmspc, ca, pck_crl_issuer_chain,"
@@ -54,9 +108,6 @@ static at_status collateral_upsert(struct at_store *s, const void *arg, struct a
                        " pck_cert_chain, digest, updated_at)"
                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                        &st, e));
-    const uint8_t *p[N_PIECES];
-    size_t n[N_PIECES];
-    pieces(c, p, n);
     at_status r = at_sql_bind_text(s, st, 1, a->tee, e);
     if (at_is_ok(r)) {
         r = at_sql_bind_blob(s, st, 2, a->fmspc, 6, e);
@@ -64,19 +115,11 @@ static at_status collateral_upsert(struct at_store *s, const void *arg, struct a
     if (at_is_ok(r)) {
         r = at_sql_bind_text(s, st, 3, a->ca, e);
     }
-    for (int i = 0; i < N_PIECES && at_is_ok(r); i++) {
-        r = at_sql_bind_blob(s, st, 4 + i, p[i], n[i], e);
-    }
-    if (at_is_ok(r)) {
-        r = at_sql_bind_blob(s, st, 11, c->tcb_info_sig, 64, e);
-    }
-    if (at_is_ok(r)) {
-        r = at_sql_bind_blob(s, st, 12, c->qe_identity_sig, 64, e);
-    }
-    if (at_is_ok(r)) {
-        r = c->pck_cert_chain != NULL && c->pck_cert_chain_len > 0
-                ? at_sql_bind_blob(s, st, 13, c->pck_cert_chain, c->pck_cert_chain_len, e)
-                : (sqlite3_bind_null(st, 13) == SQLITE_OK ? at_ok() : at_sql_err(s, e, "bind"));
+    /* Columns 4..13 in sealed_cols order (the statement lists them that way). */
+    for (int i = 0; i < N_SEALED && at_is_ok(r); i++) {
+        r = sealed[i] != NULL
+                ? at_sql_bind_blob(s, st, 4 + i, sealed[i], sl[i], e)
+                : (sqlite3_bind_null(st, 4 + i) == SQLITE_OK ? at_ok() : at_sql_err(s, e, "bind"));
     }
     if (at_is_ok(r)) {
         r = at_sql_bind_blob(s, st, 14, a->digest, sizeof(a->digest), e);
@@ -107,8 +150,8 @@ at_status at_store_collateral_put(struct at_store *s, const char *tee, const uin
                                   struct at_err *e)
 {
     AT_TRY(check_collateral_key(tee, fmspc, ca, e));
-    const uint8_t *p[N_PIECES];
-    size_t n[N_PIECES];
+    const uint8_t *p[N_SEALED];
+    size_t n[N_SEALED];
     pieces(c, p, n);
     for (int i = 0; i < N_PIECES; i++) {
         AT_ENSURE(p[i] != NULL && n[i] > 0, e, AT_E_BAD_VALUE, "collateral",
@@ -128,7 +171,33 @@ at_status at_store_collateral_put(struct at_store *s, const char *tee, const uin
     return at_sql_write_tx(s, collateral_upsert, &a, e);
 }
 
-static at_status collateral_row(struct at_store *s, sqlite3_stmt *st, struct at_dcap_collateral *c,
+/* Open sealed column i (sealed_cols order) of the row into a heap buffer. */
+static at_status open_col(struct at_store *s, sqlite3_stmt *st, const struct collateral_args *a,
+                          int i, uint8_t **out, size_t *len, struct at_err *e)
+{
+    struct at_aad aad;
+    collateral_aad(&aad, a->tee, a->fmspc, a->ca, i);
+    return at_crypt_column(s, st, i, &aad, out, len, e);
+}
+
+/* Open a 64-byte signature column into dst. */
+static at_status open_sig(struct at_store *s, sqlite3_stmt *st, const struct collateral_args *a,
+                          int i, uint8_t dst[64], struct at_err *e)
+{
+    uint8_t *b = NULL;
+    size_t n = 0;
+    AT_TRY(open_col(s, st, a, i, &b, &n, e));
+    bool ok = n == 64;
+    if (ok) {
+        memcpy(dst, b, 64);
+    }
+    free(b);
+    AT_ENSURE(ok, e, AT_E_IO, "store", "store: collateral row is malformed");
+    return at_ok();
+}
+
+static at_status collateral_row(struct at_store *s, sqlite3_stmt *st,
+                                const struct collateral_args *a, struct at_dcap_collateral *c,
                                 struct at_err *e)
 {
     uint8_t **dst[N_PIECES] = {&c->pck_crl_issuer_chain,
@@ -146,15 +215,14 @@ static at_status collateral_row(struct at_store *s, sqlite3_stmt *st, struct at_
                               &c->qe_identity_issuer_chain_len,
                               &c->qe_identity_len};
     for (int i = 0; i < N_PIECES; i++) {
-        AT_TRY(at_sql_column_dup(s, st, i, dst[i], dlen[i], e));
+        AT_TRY(open_col(s, st, a, i, dst[i], dlen[i], e));
     }
-    AT_ENSURE(sqlite3_column_bytes(st, 7) == 64 && sqlite3_column_bytes(st, 8) == 64 &&
-                  sqlite3_column_bytes(st, 10) == 32,
-              e, AT_E_IO, "store", "store: collateral row is malformed");
-    memcpy(c->tcb_info_sig, sqlite3_column_blob(st, 7), 64);
-    memcpy(c->qe_identity_sig, sqlite3_column_blob(st, 8), 64);
+    AT_ENSURE(sqlite3_column_bytes(st, 10) == 32, e, AT_E_IO, "store",
+              "store: collateral row is malformed");
+    AT_TRY(open_sig(s, st, a, 7, c->tcb_info_sig, e));
+    AT_TRY(open_sig(s, st, a, 8, c->qe_identity_sig, e));
     if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
-        AT_TRY(at_sql_column_dup(s, st, 9, &c->pck_cert_chain, &c->pck_cert_chain_len, e));
+        AT_TRY(open_col(s, st, a, 9, &c->pck_cert_chain, &c->pck_cert_chain_len, e));
     }
     if (at_dcap_collateral_seal(c) != 0) {
         return at_sql_nomem(e);
@@ -191,7 +259,8 @@ at_status at_store_collateral_get(struct at_store *s, const char *tee, const uin
     if (at_is_ok(r)) {
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
-            r = collateral_row(s, st, &c, e);
+            struct collateral_args a = {tee, fmspc, ca, NULL, {0}};
+            r = collateral_row(s, st, &a, &c, e);
         } else if (rc == SQLITE_DONE) {
             r = at_fail_(e, AT_E_NOT_FOUND, "collateral", __FILE__, __LINE__,
                          "no %s collateral stored for FMSPC %02x%02x%02x%02x%02x%02x (%s CA)", tee,

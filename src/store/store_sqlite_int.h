@@ -11,6 +11,7 @@
 #define AT_STORE_STORE_SQLITE_INT_H
 
 #include "store/store.h"
+#include "store/store_crypt.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -24,6 +25,7 @@ struct at_store {
     pthread_mutex_t mu;
     uint64_t generation;  /* bumped on each committed write through this handle */
     int64_t data_version; /* PRAGMA data_version last seen (writes by other connections) */
+    struct at_crypt crypt; /* envelope encryption state (store_crypt.c) */
 };
 
 /* AT_E_IO with sqlite3_errmsg (which never contains bound values). */
@@ -73,5 +75,8 @@ AT_NODISCARD at_status at_sql_check_name(const char *n, struct at_err *e);
 AT_NODISCARD at_status at_sql_check_type(const char *t, struct at_err *e);
 /* Inside a write: version + 1, AT_E_NOT_FOUND if the provider is absent. */
 AT_NODISCARD at_status at_sql_bump_version(struct at_store *s, const char *name, struct at_err *e);
+
+/* Associated data of signer_certs.der: (provider, blind index) (store_sqlite_policy.c). */
+void at_sql_signer_aad(struct at_aad *a, const char *provider, const uint8_t *index);
 
 #endif

@@ -19,22 +19,34 @@ static at_status policy_upsert(struct at_store *s, const void *arg, struct at_er
 {
     const struct policy_args *a = arg;
     AT_TRY(at_sql_bump_version(s, a->provider, e));
-    sqlite3_stmt *st;
-    AT_TRY(
-        at_sql_prep(s,
+    struct at_aad at, aj;
+    at_aad_text(&at, "policies", "text", a->provider, a->type, NULL);
+    at_aad_text(&aj, "policies", "jws", a->provider, a->type, NULL);
+    uint8_t *text = NULL, *jws = NULL;
+    size_t text_len = 0, jws_len = 0;
+    AT_TRY(at_crypt_seal(s, &at, (const uint8_t *)a->text, a->text_len, &text, &text_len, e));
+    at_status r = a->jws == NULL ? at_ok()
+                                 : at_crypt_seal(s, &aj, (const uint8_t *)a->jws, strlen(a->jws),
+                                                 &jws, &jws_len, e);
+    sqlite3_stmt *st = NULL;
+    r = !at_is_ok(r) ? r
+                     : at_sql_prep(s,
                     "INSERT INTO policies(provider, type, text, jws, updated_at) VALUES (?,?,?,?,?)"
                     " ON CONFLICT(provider, type) DO UPDATE SET text = excluded.text,"
                     " jws = excluded.jws, updated_at = excluded.updated_at",
-                    &st, e));
-    at_status r = at_sql_bind_text(s, st, 1, a->provider, e);
+                    &st, e);
+    if (at_is_ok(r)) {
+        r = at_sql_bind_text(s, st, 1, a->provider, e);
+    }
     if (at_is_ok(r)) {
         r = at_sql_bind_text(s, st, 2, a->type, e);
     }
     if (at_is_ok(r)) {
-        r = at_sql_bind_blob(s, st, 3, a->text, a->text_len, e);
+        r = at_sql_bind_blob(s, st, 3, text, text_len, e);
     }
     if (at_is_ok(r)) {
-        r = at_sql_bind_text(s, st, 4, a->jws, e);
+        r = jws != NULL ? at_sql_bind_blob(s, st, 4, jws, jws_len, e)
+                        : at_sql_bind_text(s, st, 4, NULL, e);
     }
     if (at_is_ok(r)) {
         r = at_sql_bind_int(s, st, 5, at_time_now(), e);
@@ -43,6 +55,8 @@ static at_status policy_upsert(struct at_store *s, const void *arg, struct at_er
         r = at_sql_step_done(s, st, "store policy", e);
     }
     sqlite3_finalize(st);
+    free(text);
+    free(jws);
     return r;
 }
 
@@ -91,13 +105,16 @@ at_status at_store_policy_get(struct at_store *s, const char *provider, const ch
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
             uint8_t *t;
-            r = at_sql_column_dup(s, st, 0, &t, &rec.text_len, e);
+            struct at_aad at, aj;
+            at_aad_text(&at, "policies", "text", provider, type, NULL);
+            at_aad_text(&aj, "policies", "jws", provider, type, NULL);
+            r = at_crypt_column(s, st, 0, &at, &t, &rec.text_len, e);
             if (at_is_ok(r)) {
                 rec.text = (char *)t;
             }
             if (at_is_ok(r) && sqlite3_column_type(st, 1) != SQLITE_NULL) {
                 size_t jl;
-                r = at_sql_column_dup(s, st, 1, &t, &jl, e);
+                r = at_crypt_column(s, st, 1, &aj, &t, &jl, e);
                 if (at_is_ok(r)) {
                     rec.jws = (char *)t;
                 }
@@ -194,22 +211,40 @@ struct signer_args {
     const char *provider;
     const uint8_t *der;
     size_t len;
-    uint8_t sha256[AT_SHA256_LEN];
 };
+
+/* The associated data of signer_certs.der: (provider, blind index of the DER). */
+void at_sql_signer_aad(struct at_aad *a, const char *provider, const uint8_t *index)
+{
+    at_aad_text(a, "signer_certs", "der", provider, NULL, NULL);
+    a->id[1] = index;
+    a->id_len[1] = AT_CRYPT_INDEX_LEN;
+    a->n = 2;
+}
 
 static at_status signer_insert(struct at_store *s, const void *arg, struct at_err *e)
 {
     const struct signer_args *a = arg;
     AT_TRY(at_sql_bump_version(s, a->provider, e));
-    sqlite3_stmt *st;
-    AT_TRY(at_sql_prep(
-        s, "INSERT INTO signer_certs(provider, der, sha256, added_at) VALUES (?,?,?,?)", &st, e));
-    at_status r = at_sql_bind_text(s, st, 1, a->provider, e);
+    /* The uniqueness column holds a keyed blind index, not an unkeyed fingerprint. */
+    uint8_t index[AT_CRYPT_INDEX_LEN];
+    AT_TRY(at_crypt_index(s, AT_INDEX_SIGNER, a->der, a->len, index, e));
+    struct at_aad aad;
+    at_sql_signer_aad(&aad, a->provider, index);
+    uint8_t *der = NULL;
+    size_t der_len = 0;
+    AT_TRY(at_crypt_seal(s, &aad, a->der, a->len, &der, &der_len, e));
+    sqlite3_stmt *st = NULL;
+    at_status r = at_sql_prep(
+        s, "INSERT INTO signer_certs(provider, der, sha256, added_at) VALUES (?,?,?,?)", &st, e);
     if (at_is_ok(r)) {
-        r = at_sql_bind_blob(s, st, 2, a->der, a->len, e);
+        r = at_sql_bind_text(s, st, 1, a->provider, e);
     }
     if (at_is_ok(r)) {
-        r = at_sql_bind_blob(s, st, 3, a->sha256, sizeof(a->sha256), e);
+        r = at_sql_bind_blob(s, st, 2, der, der_len, e);
+    }
+    if (at_is_ok(r)) {
+        r = at_sql_bind_blob(s, st, 3, index, sizeof(index), e);
     }
     if (at_is_ok(r)) {
         r = at_sql_bind_int(s, st, 4, at_time_now(), e);
@@ -224,6 +259,7 @@ static at_status signer_insert(struct at_store *s, const void *arg, struct at_er
         }
     }
     sqlite3_finalize(st);
+    free(der);
     return r;
 }
 
@@ -233,10 +269,7 @@ at_status at_store_signer_add(struct at_store *s, const char *provider, const ui
     AT_TRY(at_sql_check_name(provider, e));
     AT_ENSURE(der != NULL && len > 0, e, AT_E_BAD_VALUE, "signer_cert", "empty certificate");
     AT_ENSURE(len <= AT_SQL_BLOB_MAX, e, AT_E_LIMIT, "signer_cert", "certificate too large");
-    struct signer_args a = {provider, der, len, {0}};
-    if (at_sha256(der, len, a.sha256) != 0) {
-        return at_sql_nomem(e);
-    }
+    struct signer_args a = {provider, der, len};
     return at_sql_write_tx(s, signer_insert, &a, e);
 }
 
@@ -249,8 +282,8 @@ void at_store_signers_free(uint8_t **v, size_t *lens, size_t n)
     free(lens);
 }
 
-static at_status collect_ders(struct at_store *s, sqlite3_stmt *st, uint8_t ***ders, size_t **lens,
-                              size_t *count, struct at_err *e)
+static at_status collect_ders(struct at_store *s, sqlite3_stmt *st, const char *provider,
+                              uint8_t ***ders, size_t **lens, size_t *count, struct at_err *e)
 {
     uint8_t **v = NULL;
     size_t *l = NULL, n = 0, cap = 0;
@@ -271,7 +304,14 @@ static at_status collect_ders(struct at_store *s, sqlite3_stmt *st, uint8_t ***d
             l = nl;
             cap = ncap;
         }
-        r = at_sql_column_dup(s, st, 0, &v[n], &l[n], e);
+        if (sqlite3_column_bytes(st, 1) != AT_CRYPT_INDEX_LEN) {
+            r = at_fail_(e, AT_E_IO, "store", __FILE__, __LINE__,
+                         "store: signer certificate row is malformed");
+            break;
+        }
+        struct at_aad aad;
+        at_sql_signer_aad(&aad, provider, sqlite3_column_blob(st, 1));
+        r = at_crypt_column(s, st, 0, &aad, &v[n], &l[n], e);
         if (at_is_ok(r)) {
             n++;
         }
@@ -297,14 +337,14 @@ at_status at_store_signer_list(struct at_store *s, const char *provider, uint8_t
     at_status r = provider_must_exist(s, provider, e);
     sqlite3_stmt *st = NULL;
     if (at_is_ok(r)) {
-        r = at_sql_prep(s, "SELECT der FROM signer_certs WHERE provider = ? ORDER BY rowid", &st,
+        r = at_sql_prep(s, "SELECT der, sha256 FROM signer_certs WHERE provider = ? ORDER BY rowid", &st,
                         e);
     }
     if (at_is_ok(r)) {
         r = at_sql_bind_text(s, st, 1, provider, e);
     }
     if (at_is_ok(r)) {
-        r = collect_ders(s, st, ders, lens, count, e);
+        r = collect_ders(s, st, provider, ders, lens, count, e);
     }
     sqlite3_finalize(st);
     at_sql_unlock(s);

@@ -54,10 +54,13 @@ struct role_args {
     const char *scope;
 };
 
+/* Bind b, c as parameters 2, 3 (and a as 1 unless NULL). */
 static at_status bind3(struct at_store *s, sqlite3_stmt *st, const char *a, const char *b,
                        const char *c, struct at_err *e)
 {
-    AT_TRY(at_sql_bind_text(s, st, 1, a, e));
+    if (a != NULL) {
+        AT_TRY(at_sql_bind_text(s, st, 1, a, e));
+    }
     AT_TRY(at_sql_bind_text(s, st, 2, b, e));
     if (c != NULL) {
         AT_TRY(at_sql_bind_text(s, st, 3, c, e));
@@ -65,19 +68,59 @@ static at_status bind3(struct at_store *s, sqlite3_stmt *st, const char *a, cons
     return at_ok();
 }
 
+/*
+ * The principal column holds a keyed blind index of the principal id (lookups without
+ * the id in the file); principal_sealed holds the id itself, sealed with (index, scope)
+ * as its record id.
+ */
+static void principal_aad(struct at_aad *aad, const uint8_t *index, const char *scope)
+{
+    at_aad_text(aad, "role_assignments", "principal_sealed", NULL, NULL, NULL);
+    aad->id[0] = index;
+    aad->id_len[0] = AT_CRYPT_INDEX_LEN;
+    aad->id[1] = scope;
+    aad->id_len[1] = strlen(scope);
+    aad->n = 2;
+}
+
+static at_status principal_index(struct at_store *s, const char *principal,
+                                 uint8_t index[AT_CRYPT_INDEX_LEN], struct at_err *e)
+{
+    return at_crypt_index(s, AT_INDEX_PRINCIPAL, principal, strlen(principal), index, e);
+}
+
 static at_status role_upsert(struct at_store *s, const void *arg, struct at_err *e)
 {
     const struct role_args *a = arg;
-    sqlite3_stmt *st;
-    AT_TRY(at_sql_prep(s,
-                       "INSERT INTO role_assignments(principal, scope, role) VALUES (?,?,?)"
-                       " ON CONFLICT(principal, scope) DO UPDATE SET role = excluded.role",
-                       &st, e));
-    at_status r = bind3(s, st, a->principal, a->scope, a->role, e);
+    uint8_t index[AT_CRYPT_INDEX_LEN];
+    AT_TRY(principal_index(s, a->principal, index, e));
+    struct at_aad aad;
+    principal_aad(&aad, index, a->scope);
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    AT_TRY(at_crypt_seal(s, &aad, (const uint8_t *)a->principal, strlen(a->principal), &sealed,
+                         &sealed_len, e));
+    sqlite3_stmt *st = NULL;
+    at_status r = at_sql_prep(s,
+                              "INSERT INTO role_assignments(principal, scope, role,"
+                              " principal_sealed) VALUES (?,?,?,?)"
+                              " ON CONFLICT(principal, scope) DO UPDATE SET role = excluded.role,"
+                              " principal_sealed = excluded.principal_sealed",
+                              &st, e);
+    if (at_is_ok(r)) {
+        r = at_sql_bind_blob(s, st, 1, index, sizeof(index), e);
+    }
+    if (at_is_ok(r)) {
+        r = bind3(s, st, NULL, a->scope, a->role, e);
+    }
+    if (at_is_ok(r)) {
+        r = at_sql_bind_blob(s, st, 4, sealed, sealed_len, e);
+    }
     if (at_is_ok(r)) {
         r = at_sql_step_done(s, st, "assign role", e);
     }
     sqlite3_finalize(st);
+    free(sealed);
     return r;
 }
 
@@ -97,10 +140,15 @@ at_status at_store_role_assign(struct at_store *s, const char *principal, const 
 static at_status role_delete(struct at_store *s, const void *arg, struct at_err *e)
 {
     const struct role_args *a = arg;
+    uint8_t index[AT_CRYPT_INDEX_LEN];
+    AT_TRY(principal_index(s, a->principal, index, e));
     sqlite3_stmt *st;
     AT_TRY(
         at_sql_prep(s, "DELETE FROM role_assignments WHERE principal = ? AND scope = ?", &st, e));
-    at_status r = bind3(s, st, a->principal, a->scope, NULL, e);
+    at_status r = at_sql_bind_blob(s, st, 1, index, sizeof(index), e);
+    if (at_is_ok(r)) {
+        r = bind3(s, st, NULL, a->scope, NULL, e);
+    }
     if (at_is_ok(r)) {
         r = at_sql_step_done(s, st, "remove role", e);
     }
@@ -153,11 +201,30 @@ static at_status append_row(struct at_store *s, sqlite3_stmt *st, struct at_role
     }
     struct at_role_assignment *r = &(*v)[*n];
     memset(r, 0, sizeof(*r));
-    AT_TRY(column_text(s, st, 0, r->principal, sizeof(r->principal), e));
     AT_TRY(column_text(s, st, 1, r->role, sizeof(r->role), e));
     AT_TRY(column_text(s, st, 2, r->scope, sizeof(r->scope), e));
+    AT_ENSURE(sqlite3_column_bytes(st, 0) == AT_CRYPT_INDEX_LEN, e, AT_E_IO, "store",
+              "store: role assignment row is malformed");
+    struct at_aad aad;
+    principal_aad(&aad, sqlite3_column_blob(st, 0), r->scope);
+    uint8_t *p = NULL;
+    size_t plen = 0;
+    AT_TRY(at_crypt_column(s, st, 3, &aad, &p, &plen, e));
+    bool fits = plen > 0 && plen < sizeof(r->principal) && memchr(p, 0, plen) == NULL;
+    if (fits) {
+        memcpy(r->principal, p, plen + 1);
+    }
+    free(p);
+    AT_ENSURE(fits, e, AT_E_IO, "store", "store: role assignment row is malformed");
     (*n)++;
     return at_ok();
+}
+
+static int cmp_assignment(const void *x, const void *y)
+{
+    const struct at_role_assignment *a = x, *b = y;
+    int c = strcmp(a->principal, b->principal);
+    return c != 0 ? c : strcmp(a->scope, b->scope);
 }
 
 static at_status collect_rows(struct at_store *s, sqlite3_stmt *st, struct at_role_assignment **out,
@@ -184,6 +251,10 @@ static at_status collect_rows(struct at_store *s, sqlite3_stmt *st, struct at_ro
         free(v);
         return r;
     }
+    /* The principal column is a keyed index: order by the ids themselves here. */
+    if (n > 1) {
+        qsort(v, n, sizeof(*v), cmp_assignment);
+    }
     *out = v;
     *count = n;
     return at_ok();
@@ -199,17 +270,25 @@ at_status at_store_role_list(struct at_store *s, const char *principal,
     }
     at_sql_lock(s);
     sqlite3_stmt *st = NULL;
-    at_status r = principal == NULL
-                      ? at_sql_prep(s,
-                                    "SELECT principal, role, scope FROM role_assignments"
-                                    " ORDER BY principal, scope",
-                                    &st, e)
-                      : at_sql_prep(s,
-                                    "SELECT principal, role, scope FROM role_assignments"
-                                    " WHERE principal = ? ORDER BY scope",
-                                    &st, e);
+    uint8_t index[AT_CRYPT_INDEX_LEN];
+    /* A lookup needs the index key of the data key in force (another process may have
+       rotated it). */
+    at_status r = principal == NULL ? at_ok() : at_crypt_sync(s, e);
     if (at_is_ok(r) && principal != NULL) {
-        r = at_sql_bind_text(s, st, 1, principal, e);
+        r = principal_index(s, principal, index, e);
+    }
+    if (at_is_ok(r)) {
+        r = principal == NULL ? at_sql_prep(s,
+                                            "SELECT principal, role, scope, principal_sealed"
+                                            " FROM role_assignments",
+                                            &st, e)
+                              : at_sql_prep(s,
+                                            "SELECT principal, role, scope, principal_sealed"
+                                            " FROM role_assignments WHERE principal = ?",
+                                            &st, e);
+    }
+    if (at_is_ok(r) && principal != NULL) {
+        r = at_sql_bind_blob(s, st, 1, index, sizeof(index), e);
     }
     if (at_is_ok(r)) {
         r = collect_rows(s, st, out, count, e);

@@ -1,12 +1,13 @@
 /* The SQLite store: removing a signer certificate (management plane, maa-api.md §2.6). */
-#include "crypto/digest.h"
 #include "store/store_sqlite_int.h"
 
 #include <string.h>
 
 struct signer_rm_args {
     const char *provider;
-    uint8_t sha256[AT_SHA256_LEN];
+    const uint8_t *der;
+    size_t len;
+    uint8_t *sha256; /* [AT_CRYPT_INDEX_LEN] the keyed blind index, filled in the transaction */
     bool keep_last;
     bool *removed;
 };
@@ -19,7 +20,7 @@ static at_status count_rows(struct at_store *s, const char *sql, const struct si
     AT_TRY(at_sql_prep(s, sql, &st, e));
     at_status r = at_sql_bind_text(s, st, 1, a->provider, e);
     if (at_is_ok(r) && bind_hash) {
-        r = at_sql_bind_blob(s, st, 2, a->sha256, sizeof(a->sha256), e);
+        r = at_sql_bind_blob(s, st, 2, a->sha256, AT_CRYPT_INDEX_LEN, e);
     }
     if (at_is_ok(r)) {
         if (sqlite3_step(st) == SQLITE_ROW) {
@@ -37,6 +38,7 @@ static at_status signer_delete(struct at_store *s, const void *arg, struct at_er
     const struct signer_rm_args *a = arg;
     /* Also the provider-exists check (AT_E_NOT_FOUND). */
     AT_TRY(at_sql_bump_version(s, a->provider, e));
+    AT_TRY(at_crypt_index(s, AT_INDEX_SIGNER, a->der, a->len, a->sha256, e));
     int64_t present = 0, total = 0;
     AT_TRY(count_rows(s, "SELECT count(*) FROM signer_certs WHERE provider = ? AND sha256 = ?", a,
                       true, &present, e));
@@ -52,7 +54,7 @@ static at_status signer_delete(struct at_store *s, const void *arg, struct at_er
     AT_TRY(at_sql_prep(s, "DELETE FROM signer_certs WHERE provider = ? AND sha256 = ?", &st, e));
     at_status r = at_sql_bind_text(s, st, 1, a->provider, e);
     if (at_is_ok(r)) {
-        r = at_sql_bind_blob(s, st, 2, a->sha256, sizeof(a->sha256), e);
+        r = at_sql_bind_blob(s, st, 2, a->sha256, AT_CRYPT_INDEX_LEN, e);
     }
     if (at_is_ok(r)) {
         r = at_sql_step_done(s, st, "delete signer certificate", e);
@@ -70,10 +72,8 @@ at_status at_store_signer_remove(struct at_store *s, const char *provider, const
     AT_ENSURE(der != NULL && len > 0, e, AT_E_BAD_VALUE, "signer_cert", "empty certificate");
     AT_ENSURE(len <= AT_SQL_BLOB_MAX, e, AT_E_LIMIT, "signer_cert", "certificate too large");
     bool r = false;
-    struct signer_rm_args a = {provider, {0}, keep_last, &r};
-    if (at_sha256(der, len, a.sha256) != 0) {
-        return at_sql_nomem(e);
-    }
+    uint8_t index[AT_CRYPT_INDEX_LEN];
+    struct signer_rm_args a = {provider, der, len, index, keep_last, &r};
     AT_TRY(at_sql_write_tx(s, signer_delete, &a, e));
     *removed = r;
     return at_ok();

@@ -121,3 +121,20 @@ at_status at_store_collateral_count(struct at_store *s, int64_t *out, struct at_
     at_sql_unlock(s);
     return r;
 }
+
+at_status at_store_open_beside(struct at_store *live, const char *dir, struct at_store **out,
+                               struct at_err *e)
+{
+    /* The live handle keeps its KEK's source (and the bytes only for MEMORY keys):
+       re-read it so the new store is sealed under the same key-encryption key. */
+    struct at_kek k;
+    at_sql_lock(live);
+    k = live->crypt.kek;
+    at_sql_unlock(live);
+    at_status st = at_kek_reload(&k, e);
+    if (at_is_ok(st)) {
+        st = at_store_open(dir, &k, out, e);
+    }
+    at_kek_clear(&k);
+    return st;
+}

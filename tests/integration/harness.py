@@ -33,6 +33,11 @@ import tempfile
 import threading
 import time
 
+# Encryption at rest: every attestd and attestctl started by this test process (and
+# by tests that import this module) shares one random key-encryption key.
+if not os.environ.get("ATTESTD_KEK"):
+    os.environ["ATTESTD_KEK"] = os.urandom(32).hex()
+
 READY_RE = re.compile(r"attestd: listening on https://([^\s:/]+|\[[^\]]+\]):(\d+)")
 
 

@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include "store/kek.h"
+
 #include "base/fileio.h"
 
 #include <stdio.h>
@@ -36,4 +38,14 @@ uint8_t *tu_read_file(const char *path, size_t *len)
     struct at_err e;
     at_err_init(&e);
     return at_is_ok(at_file_read(path, (size_t)64 << 20, &buf, len, &e)) ? buf : NULL;
+}
+
+const struct at_kek *tu_kek(void)
+{
+    static struct at_kek k;
+    static const uint8_t bytes[AT_KEK_LEN] = {
+        0x74, 0x65, 0x73, 0x74, 0x2d, 0x6b, 0x65, 0x6b, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+        0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17};
+    at_kek_from_bytes(bytes, &k);
+    return &k;
 }

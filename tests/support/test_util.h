@@ -12,4 +12,8 @@ const char *tu_conformance_dir(void);
 /* Read a whole file; NULL on error. */
 uint8_t *tu_read_file(const char *path, size_t *len);
 
+struct at_kek;
+/* A fixed key-encryption key (source "memory") for stores opened by unit tests. */
+const struct at_kek *tu_kek(void);
+
 #endif

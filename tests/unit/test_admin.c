@@ -19,6 +19,8 @@
 /* cmocka needs the headers above first. */
 /* clang-format off */
 #include <cmocka.h>
+
+#include "test_util.h"
 /* clang-format on */
 
 static const int64_t T0 = 1767225600; /* 2026-01-01T00:00:00Z */
@@ -59,7 +61,7 @@ static int setup(void **state)
     }
     struct at_err e;
     at_err_init(&e);
-    if (!at_is_ok(at_store_open(f->dir, &f->store, &e)) ||
+    if (!at_is_ok(at_store_open(f->dir, tu_kek(), &f->store, &e)) ||
         !at_is_ok(at_service_ensure_default(f->store, T0, &e))) {
         fprintf(stderr, "setup: %s\n", e.msg);
         return -1;

@@ -17,6 +17,7 @@
 #include "monitor/audit.h"
 #include "monitor/audit_chain.h"
 #include "store/store.h"
+#include "test_util.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -43,7 +44,7 @@ static int setup(void **state)
     snprintf(f->copy, sizeof(f->copy), "%s/copy.log", f->base);
     struct at_err e;
     at_err_init(&e);
-    assert_true(at_is_ok(at_store_open(f->data, &f->s, &e)));
+    assert_true(at_is_ok(at_store_open(f->data, tu_kek(), &f->s, &e)));
     *state = f;
     return 0;
 }

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "test_util.h"
 /* clang-format on */
 
 #include "auth/auth.h"
@@ -898,7 +900,7 @@ static struct at_store *open_store(void)
     struct at_store *s = NULL;
     struct at_err e;
     at_err_init(&e);
-    assert_true(at_is_ok(at_store_open(sdir, &s, &e)));
+    assert_true(at_is_ok(at_store_open(sdir, tu_kek(), &s, &e)));
     return s;
 }
 

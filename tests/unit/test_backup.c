@@ -23,6 +23,7 @@
 #include "policy/policy.h"
 #include "service/service.h"
 #include "store/store.h"
+#include "test_util.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -50,7 +51,7 @@ struct fx {
 /* The one place this file opens a store (the lead adds the KEK here at merge). */
 static at_status open_store(const char *dir, struct at_store **out, struct at_err *e)
 {
-    return at_store_open(dir, out, e);
+    return at_store_open(dir, tu_kek(), out, e);
 }
 
 static int rm_tree(const char *path)

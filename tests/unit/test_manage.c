@@ -23,6 +23,8 @@
 /* cmocka needs the headers above first. */
 /* clang-format off */
 #include <cmocka.h>
+
+#include "test_util.h"
 /* clang-format on */
 
 static const int64_t T0 = 1767225600; /* 2026-01-01T00:00:00Z */
@@ -90,7 +92,7 @@ static int setup(void **state)
     ident_make(&f->b, AT_ALG_RS256, "signer B");
     ident_make(&f->c, AT_ALG_RS256, "signer C");
     ident_make(&f->ec, AT_ALG_ES256, "signer EC");
-    if (!at_is_ok(at_store_open(f->dir, &f->store, &e)) ||
+    if (!at_is_ok(at_store_open(f->dir, tu_kek(), &f->store, &e)) ||
         !at_is_ok(at_service_ensure_default(f->store, T0, &e)) ||
         !at_is_ok(at_service_provider_create(f->store, "iso", AT_MODE_ISOLATED, "RS256", T0, &e)) ||
         !at_is_ok(at_store_signer_add(f->store, "iso", f->a.der, f->a.der_len, &e))) {

@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
+
 static const int64_t T0 = 1767225600; /* 2026-01-01T00:00:00Z */
 
 struct fx {
@@ -41,7 +43,7 @@ static int setup(void **state)
     f->pki = tp_pki_new(&pp);
     struct at_err e;
     at_err_init(&e);
-    if (f->pki == NULL || !at_is_ok(at_store_open(f->dir, &f->store, &e)) ||
+    if (f->pki == NULL || !at_is_ok(at_store_open(f->dir, tu_kek(), &f->store, &e)) ||
         !at_is_ok(at_service_ensure_default(f->store, T0, &e))) {
         fprintf(stderr, "setup: %s\n", e.msg);
         return -1;

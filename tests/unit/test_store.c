@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "test_util.h"
 /* clang-format on */
 
 #include "base/status.h"
@@ -73,7 +75,7 @@ static int setup(void **state)
     snprintf(f->dir, sizeof(f->dir), "%s/data", f->base);
     struct at_err e;
     at_err_init(&e);
-    assert_true(at_is_ok(at_store_open(f->dir, &f->s, &e)));
+    assert_true(at_is_ok(at_store_open(f->dir, tu_kek(), &f->s, &e)));
     *state = f;
     return 0;
 }
@@ -152,7 +154,7 @@ static void test_open_modes(void **state)
     mode_t old = umask(0);
     struct at_err e;
     at_err_init(&e);
-    assert_true(at_is_ok(at_store_open(f->dir, &f->s, &e)));
+    assert_true(at_is_ok(at_store_open(f->dir, tu_kek(), &f->s, &e)));
     umask(old);
     assert_int_equal(stat(path, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
@@ -173,15 +175,15 @@ static void test_open_errors(void **state)
     assert_int_equal(mkdir(dir, 0700), 0);
     snprintf(path, sizeof(path), "%s/attestd.db", dir);
     assert_int_equal(mkdir(path, 0700), 0);
-    EXPECT_CODE(at_store_open(dir, &s2, &ee_), AT_E_IO);
+    EXPECT_CODE(at_store_open(dir, tu_kek(), &s2, &ee_), AT_E_IO);
     assert_null(s2);
     /* The data directory is a file. */
     snprintf(path, sizeof(path), "%s/file", f->base);
     FILE *fp = fopen(path, "w");
     assert_non_null(fp);
     fclose(fp);
-    EXPECT_CODE(at_store_open(path, &s2, &ee_), AT_E_IO);
-    EXPECT_CODE(at_store_open("", &s2, &ee_), AT_E_USAGE);
+    EXPECT_CODE(at_store_open(path, tu_kek(), &s2, &ee_), AT_E_IO);
+    EXPECT_CODE(at_store_open("", tu_kek(), &s2, &ee_), AT_E_USAGE);
 }
 
 /* A schema newer than the build is refused rather than misread. */
@@ -199,7 +201,7 @@ static void test_schema_version(void **state)
     assert_int_equal(sqlite3_exec(db, "UPDATE schema_version SET version = 99", NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
-    EXPECT_CODE(at_store_open(f->dir, &f->s, &ee_), AT_E_UNSUPPORTED);
+    EXPECT_CODE(at_store_open(f->dir, tu_kek(), &f->s, &ee_), AT_E_UNSUPPORTED);
     assert_null(f->s);
 }
 
@@ -446,7 +448,7 @@ static void test_versions_and_generation(void **state)
 
     /* A write through another handle (another process, in production) is noticed. */
     struct at_store *other;
-    EXPECT_CODE(at_store_open(f->dir, &other, &ee_), AT_OK);
+    EXPECT_CODE(at_store_open(f->dir, tu_kek(), &other, &ee_), AT_OK);
     EXPECT_CODE(at_store_policy_set(other, "p", "TdxVm", "z", 1, NULL, &ee_), AT_OK);
     at_store_close(other);
     assert_true(at_store_generation(f->s) > g2);
@@ -628,7 +630,7 @@ static void test_collateral(void **state)
     EXPECT_CODE(at_store_collateral_put(f->s, "sgx", other_fmspc, "platform", &partial, &ee_),
                 AT_E_BAD_VALUE);
 
-    /* A row altered behind the store's back fails its digest on read. */
+    /* A row altered behind the store's back fails to decrypt (AEAD) on read. */
     char path[160];
     snprintf(path, sizeof(path), "%s/attestd.db", f->dir);
     sqlite3 *db;
@@ -639,7 +641,7 @@ static void test_collateral(void **state)
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
-    EXPECT_CODE(at_store_collateral_get(f->s, "tdx", fmspc, "platform", &got, &ee_), AT_E_IO);
+    EXPECT_CODE(at_store_collateral_get(f->s, "tdx", fmspc, "platform", &got, &ee_), AT_E_CRYPTO);
 
     at_dcap_collateral_clear(&sgx);
     at_dcap_collateral_clear(&tdx);
@@ -662,7 +664,7 @@ static void test_reopen_persists(void **state)
     EXPECT_CODE(at_store_signer_add(f->s, "persist", c1, sizeof(c1), &ee_), AT_OK);
     at_store_close(f->s);
     f->s = NULL;
-    EXPECT_CODE(at_store_open(f->dir, &f->s, &ee_), AT_OK);
+    EXPECT_CODE(at_store_open(f->dir, tu_kek(), &f->s, &ee_), AT_OK);
     struct at_provider g;
     EXPECT_CODE(at_store_provider_get(f->s, "persist", &g, &ee_), AT_OK);
     assert_int_equal(g.mode, AT_MODE_ISOLATED);
@@ -677,9 +679,9 @@ static void test_reopen_persists(void **state)
     EXPECT_CODE(at_store_signer_list(f->s, "persist", &ders, &lens, &n, &ee_), AT_OK);
     assert_int_equal(n, 1);
     at_store_signers_free(ders, lens, n);
-    /* Reopening does not re-run migrations: the schema stays at version 4 (role assignments,
-       require_token_for_attestation, then the audit chain head). */
-    assert_int_equal(count_rows(f->dir, "SELECT version FROM schema_version"), 4);
+    /* Reopening does not re-run migrations: the schema stays at version 5 (role assignments,
+       require_token_for_attestation, the audit chain head, then encryption at rest). */
+    assert_int_equal(count_rows(f->dir, "SELECT version FROM schema_version"), 5);
 }
 
 /* ------------------------------------------------------------ concurrency */
@@ -710,7 +712,7 @@ static void *worker_main(void *arg)
     struct at_err e;
     at_err_init(&e);
     struct at_store *s = w->s;
-    if (s == NULL && !at_is_ok(at_store_open(w->dir, &s, &e))) {
+    if (s == NULL && !at_is_ok(at_store_open(w->dir, tu_kek(), &s, &e))) {
         w->failures++;
         return NULL;
     }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "test_util.h"
 /* clang-format on */
 
 #include "store/store.h"
@@ -65,7 +67,7 @@ static int setup(void **state)
     snprintf(f->dir, sizeof(f->dir), "%s/data", f->base);
     struct at_err e;
     at_err_init(&e);
-    assert_true(at_is_ok(at_store_open(f->dir, &f->s, &e)));
+    assert_true(at_is_ok(at_store_open(f->dir, tu_kek(), &f->s, &e)));
     *state = f;
     return 0;
 }
@@ -233,7 +235,7 @@ static void test_persists(void **state)
     at_store_close(f->s);
     struct at_err e;
     at_err_init(&e);
-    assert_true(at_is_ok(at_store_open(f->dir, &f->s, &e)));
+    assert_true(at_is_ok(at_store_open(f->dir, tu_kek(), &f->s, &e)));
     size_t n = 0;
     struct at_role_assignment *v = list(f->s, NULL, &n);
     assert_int_equal(n, 1);
@@ -280,6 +282,7 @@ static void test_upgrade_from_v1(void **state)
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
                                   "DROP TABLE role_assignments;"
+                                  "DROP TABLE keyring;"
                                   "ALTER TABLE providers DROP COLUMN require_token;"
                                   "DROP TABLE audit_head;"
                                   "UPDATE schema_version SET version = 1;",
@@ -288,7 +291,7 @@ static void test_upgrade_from_v1(void **state)
     sqlite3_close(db);
     struct at_err e;
     at_err_init(&e);
-    assert_true(at_is_ok(at_store_open(f->dir, &f->s, &e)));
+    assert_true(at_is_ok(at_store_open(f->dir, tu_kek(), &f->s, &e)));
     assign_ok(f->s, "t/o", "reader", "*");
     size_t n = 0;
     struct at_role_assignment *v = list(f->s, NULL, &n);
