@@ -29,6 +29,17 @@ static const char *const key_names[AT_CFG_KEY_COUNT] = {
     [AT_CFG_SGX_ROOT_CA] = "sgx_root_ca",
     [AT_CFG_AMD_ARK] = "amd_ark",
     [AT_CFG_OIDC_CONFIG] = "oidc_config",
+    [AT_CFG_LISTENER] = "listener",
+    [AT_CFG_PUBLIC_NETWORK_ACCESS] = "public_network_access",
+    [AT_CFG_ALLOWED_NETWORKS] = "allowed_networks",
+    [AT_CFG_TREAT_AS_PUBLIC] = "treat_as_public",
+    [AT_CFG_TLS_CLIENT_CA] = "tls_client_ca",
+    [AT_CFG_HSTS_MAX_AGE_S] = "hsts_max_age_s",
+    [AT_CFG_MAX_CONNECTIONS_PER_SOURCE] = "max_connections_per_source",
+    [AT_CFG_RATE_LIMIT_PER_SOURCE] = "rate_limit_per_source",
+    [AT_CFG_RATE_LIMIT_PER_PROVIDER] = "rate_limit_per_provider",
+    [AT_CFG_AUTH_FAILURE_LIMIT] = "auth_failure_limit",
+    [AT_CFG_REQUEST_HEADER_TIMEOUT_S] = "request_header_timeout_s",
 };
 
 const char *at_config_key_name(enum at_config_key k)
@@ -102,6 +113,7 @@ void at_config_init(struct at_config *c)
     c->connection_timeout_s = AT_CONFIG_TIMEOUT_DEFAULT_S;
     c->token_lifetime_s = AT_CONFIG_LIFETIME_DEFAULT_S;
     c->log_level = AT_LOG_INFO;
+    at_config_net_init(&c->net);
 }
 
 void at_config_clear(struct at_config *c)
@@ -114,6 +126,7 @@ void at_config_clear(struct at_config *c)
     free(c->sgx_root_ca);
     free(c->amd_ark);
     free(c->oidc_config);
+    at_config_net_clear(&c->net);
     memset(c, 0, sizeof(*c));
 }
 
@@ -134,6 +147,7 @@ static void config_copy(struct at_config *dst, const struct at_config *src)
     dst->sgx_root_ca = dup_opt(src->sgx_root_ca);
     dst->amd_ark = dup_opt(src->amd_ark);
     dst->oidc_config = dup_opt(src->oidc_config);
+    at_config_net_copy(&dst->net, &src->net);
 }
 
 /* ---- value parsers ---- */
@@ -294,6 +308,7 @@ at_status at_config_set(struct at_config *c, enum at_config_key k, const char *v
         AT_TRY(at_listen_parse(v, len, &a, e));
         c->listen_addr = a;
         replace(&c->listen, v, len);
+        c->net.listen_explicit = true;
         return at_ok();
     }
     case AT_CFG_DATA_DIR:
@@ -364,6 +379,18 @@ at_status at_config_set(struct at_config *c, enum at_config_key k, const char *v
         }
         AT_FAIL(e, AT_E_BAD_VALUE, "config_value",
                 "log_level: expected error, warn, info or debug");
+    case AT_CFG_LISTENER:
+    case AT_CFG_PUBLIC_NETWORK_ACCESS:
+    case AT_CFG_ALLOWED_NETWORKS:
+    case AT_CFG_TREAT_AS_PUBLIC:
+    case AT_CFG_TLS_CLIENT_CA:
+    case AT_CFG_HSTS_MAX_AGE_S:
+    case AT_CFG_MAX_CONNECTIONS_PER_SOURCE:
+    case AT_CFG_RATE_LIMIT_PER_SOURCE:
+    case AT_CFG_RATE_LIMIT_PER_PROVIDER:
+    case AT_CFG_AUTH_FAILURE_LIMIT:
+    case AT_CFG_REQUEST_HEADER_TIMEOUT_S:
+        return at_config_set_net(c, k, v, len, e);
     case AT_CFG_KEY_COUNT:
         break;
     }
@@ -426,7 +453,7 @@ static at_status parse_line(struct at_config *c, const char *s, size_t len, size
     enum at_config_key key;
     AT_ENSURE(at_config_key_find(k, klen, &key), e, AT_E_PARSE, "config_key",
               "line %zu: unknown key '%s'", line_no, shown);
-    AT_ENSURE(first_line[key] == 0, e, AT_E_PARSE, "config_duplicate",
+    AT_ENSURE(first_line[key] == 0 || at_config_key_repeatable(key), e, AT_E_PARSE, "config_duplicate",
               "line %zu: duplicate key '%s' (first set on line %zu)", line_no, shown,
               first_line[key]);
     AT_ENSURE(vlen > 0, e, AT_E_BAD_VALUE, "config_value", "line %zu: empty value for '%s'",
@@ -487,5 +514,5 @@ at_status at_config_check(const struct at_config *c, struct at_err *e)
 {
     AT_ENSURE((c->tls_cert == NULL) == (c->tls_key == NULL), e, AT_E_BAD_VALUE, "config_tls",
               "tls_cert and tls_key must be given together");
-    return at_ok();
+    return at_config_check_net(c, e);
 }

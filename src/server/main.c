@@ -13,6 +13,7 @@
 #include "base/secure.h"
 #include "base/timeutil.h"
 #include "server/http.h"
+#include "server/net.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -291,6 +292,30 @@ static at_status make_dirs(const char *path, struct at_err *e)
     return at_ok();
 }
 
+/* SIGHUP: read the pair again and swap it in; a bad pair keeps the old one. */
+static void reload_tls(struct at_server *srv, const struct tls_files *t)
+{
+    struct at_err e;
+    at_err_init(&e);
+    uint8_t *cert = NULL, *key = NULL;
+    size_t cert_len = 0, key_len = 0;
+    if (!at_is_ok(tls_load(t, at_time_now(), &cert, &cert_len, &key, &key_len, &e))) {
+        at_log(AT_LOG_ERROR, "SIGHUP: TLS reload refused, keeping the current certificate: %s",
+               e.msg[0] != '\0' ? e.msg : at_code_name(e.code));
+        return;
+    }
+    at_status st = at_net_reload_tls(srv, (const char *)cert, cert_len, (const char *)key,
+                                     key_len, &e);
+    free(cert);
+    at_free_secret(key, key_len);
+    if (at_is_ok(st)) {
+        at_log(AT_LOG_INFO, "SIGHUP: TLS certificate reloaded from %s", t->cert_path);
+    } else {
+        at_log(AT_LOG_ERROR, "SIGHUP: TLS reload refused, keeping the current certificate: %s",
+               e.msg[0] != '\0' ? e.msg : at_code_name(e.code));
+    }
+}
+
 static int run(const struct at_config *cfg)
 {
     struct at_err e;
@@ -399,10 +424,8 @@ static int run(const struct at_config *cfg)
     }
     at_log(AT_LOG_INFO, "attestd %s: data %s, %u thread(s), max body %zu bytes", ATTESTD_VERSION,
            cfg->data_dir, cfg->threads, cfg->max_body_bytes);
-    /* The one line scripts wait for (exact format). */
-    fprintf(stderr, "attestd: listening on https://%s:%u\n", cfg->listen_addr.host,
-            (unsigned)srv.port);
-    fflush(stderr);
+    /* The lines scripts wait for: the first exactly "attestd: listening on https://H:P". */
+    at_net_print_ready(&srv);
 
     for (;;) {
         int sig = 0;
@@ -410,7 +433,7 @@ static int run(const struct at_config *cfg)
             continue;
         }
         if (sig == SIGHUP) {
-            at_log(AT_LOG_INFO, "SIGHUP ignored (reload is not supported yet)");
+            reload_tls(&srv, &t);
             continue;
         }
         at_log(AT_LOG_INFO, "%s: stopping (draining in-flight requests)",
@@ -421,7 +444,7 @@ static int run(const struct at_config *cfg)
     at_log(AT_LOG_INFO, "stopped");
     rc = 0;
 out:
-    if (srv.daemon != NULL) {
+    if (srv.net != NULL) {
         at_http_stop(&srv);
     }
     if (key != NULL) {

@@ -335,6 +335,9 @@ static const char *const migrations[] = {
     /* 3: per-provider token requirement for attestation (store_sqlite_provider_token.c) */
     ("ALTER TABLE providers ADD COLUMN require_token INTEGER NOT NULL DEFAULT 0"
      " CHECK (require_token IN (0, 1));"),
+    /* network access: per-provider allowed_networks CIDR list (store_sqlite_provider_net.c) */
+    ("ALTER TABLE providers ADD COLUMN allowed_networks TEXT NULL"
+     " CHECK (allowed_networks IS NULL OR length(allowed_networks) <= 4096);"),
 };
 #define N_MIGRATIONS ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
 
