@@ -289,7 +289,8 @@ static bool has_body(struct MHD_Connection *conn)
 static enum MHD_Result on_first(struct at_server *srv, struct MHD_Connection *conn, const char *url,
                                 const char *method, struct req *rq)
 {
-    if (!at_routes_match(url, method, &rq->rt, &rq->pending) ||
+    if (!at_http_source_gate(rq->ls, conn, &rq->pending) ||
+        !at_routes_match(url, method, &rq->rt, &rq->pending) ||
         !at_http_gate(rq->ls, conn, &rq->rt, rq->id, &rq->pending)) {
         rq->has_pending = true;
         if (has_body(conn)) {

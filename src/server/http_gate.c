@@ -9,6 +9,19 @@
 
 #include <stdio.h>
 
+bool at_http_source_gate(const struct at_listener *ls, struct MHD_Connection *conn,
+                         struct at_response *out)
+{
+    struct at_net *net = ls->srv->net;
+    struct at_ip ip;
+    unsigned retry = 0;
+    if (at_net_conn_source(conn, &ip) && !at_limits_source_take(net->limits, &ip, &retry)) {
+        at_net_too_many(out, retry, "request rate limit for your address exceeded");
+        return false;
+    }
+    return true;
+}
+
 bool at_http_gate(const struct at_listener *ls, struct MHD_Connection *conn,
                   const struct at_route *rt, const char *req_id, struct at_response *out)
 {
@@ -27,14 +40,8 @@ bool at_http_gate(const struct at_listener *ls, struct MHD_Connection *conn,
         at_ip_format(&ip, src, sizeof(src));
     }
     unsigned retry = 0;
-    if (have_ip && !at_limits_source_take(net->limits, &ip, &retry)) {
-        atomic_fetch_add(&net->throttled, 1ul);
-        at_net_too_many(out, retry, "request rate limit for your address exceeded");
-        return false;
-    }
     if (have_ip && (roles & AT_ROLE_MANAGEMENT) != 0 &&
         at_limits_auth_blocked(net->limits, &ip, &retry)) {
-        atomic_fetch_add(&net->throttled, 1ul);
         at_net_too_many(out, retry,
                         "too many failed authentications from your address; try again later");
         return false;
@@ -60,9 +67,6 @@ bool at_http_gate(const struct at_listener *ls, struct MHD_Connection *conn,
 void at_http_after(const struct at_listener *ls, struct MHD_Connection *conn,
                    const struct at_route *rt, const struct at_response *r)
 {
-    if (r->status == 429) {
-        atomic_fetch_add(&ls->srv->net->throttled, 1ul);
-    }
     if (r->status != 401 || (at_route_roles(rt->id) & AT_ROLE_MANAGEMENT) == 0) {
         return;
     }
@@ -81,6 +85,9 @@ bool at_http_extra_headers(const struct at_listener *ls, struct MHD_Response *re
         if (MHD_add_response_header(resp, "Strict-Transport-Security", v) != MHD_YES) {
             return false;
         }
+    }
+    if (r->status == 429 && ls != NULL) {
+        atomic_fetch_add(&ls->srv->net->throttled, 1ul); /* every 429, whoever made it */
     }
     if (r->retry_after > 0) {
         char v[16];

@@ -139,7 +139,7 @@ void at_net_head_rearm(struct at_server *srv, struct MHD_Connection *conn)
     /* The next request head on a kept-alive connection: within connection_timeout_s. */
     pthread_mutex_lock(&srv->net->mu);
     deadline_in(&t->deadline, srv->cfg->connection_timeout_s);
-    t->armed = true;
+    __atomic_store_n(&t->armed, true, __ATOMIC_SEQ_CST);
     pthread_mutex_unlock(&srv->net->mu);
 }
 
@@ -163,7 +163,7 @@ static void *reaper(void *arg)
             if (__atomic_load_n(&t->armed, __ATOMIC_SEQ_CST) && before(&t->deadline, &now)) {
                 /* shutdown, not close: MHD still owns the descriptor and sees EOF. */
                 shutdown(t->fd, SHUT_RDWR);
-                t->armed = false;
+                __atomic_store_n(&t->armed, false, __ATOMIC_SEQ_CST);
                 cut++;
             }
         }

@@ -81,6 +81,9 @@ void at_http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls
                           enum MHD_RequestTerminationCode toe);
 void at_http_mhd_log(void *cls, const char *fmt, va_list ap) AT_PRINTF(2, 0);
 void at_http_set_started(bool started);
+/* http_gate.c: rate_limit_per_source, for every request (matched or not). */
+bool at_http_source_gate(const struct at_listener *ls, struct MHD_Connection *conn,
+                         struct at_response *out);
 /* http_gate.c: before the handler (false: `out` is the answer), after it, extra headers. */
 bool at_http_gate(const struct at_listener *ls, struct MHD_Connection *conn,
                   const struct at_route *rt, const char *req_id, struct at_response *out);

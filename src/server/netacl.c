@@ -123,7 +123,6 @@ bool at_net_provider_gate(struct at_server *srv, struct MHD_Connection *conn,
     unsigned retry = 0;
     if (net != NULL && net->limits != NULL &&
         !at_limits_provider_take(net->limits, provider, &retry)) {
-        atomic_fetch_add(&net->throttled, 1ul);
         at_net_too_many(out, retry, "request rate limit of this provider exceeded");
         return false;
     }

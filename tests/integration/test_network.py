@@ -225,7 +225,10 @@ def test_roles(env, R):
                              "listener = 127.0.0.1:0 management",
                              "listener = 127.0.0.1:0 metrics",
                              "listener = unix:%s data,management" % sock], listen=None)
-    first = [ln for ln in d.lines if ln.startswith("attestd: listening on ")]
+    end = time.time() + 10  # the reader thread may not have seen the later lines yet
+    while time.time() < end and d.log().count("attestd: listening on ") < 4:
+        time.sleep(0.05)
+    first = [ln for ln in d.log().splitlines() if ln.startswith("attestd: listening on ")]
     R.check("roles: first ready line exact, others with (roles)",
             first[:3] == ["attestd: listening on https://127.0.0.1:%d" % d.ports["data"],
                           "attestd: listening on https://127.0.0.1:%d (management)"
@@ -292,6 +295,11 @@ def test_limits(env, R):
     R.check("limits: another source is not affected", r.status == 200, repr(r))
     time.sleep(1.2)
     R.check("limits: bucket refills (5/s)", c.get("/certs").status == 200)
+    u = harness.Client(d.port, d.ca, source="127.0.0.11")
+    uconn = u.connection()
+    codes = [u.get("/no/such/path", conn=uconn).status for _ in range(12)]
+    R.check("limits: unknown paths count too (10 x 404, then 429)",
+            codes[:10] == [404] * 10 and codes[10:] == [429, 429], str(codes))
 
     # Authentication failures: 3 bad tokens from 127.0.0.7, then even a good one gets 429.
     a = harness.Client(d.port, d.ca, source="127.0.0.7")
