@@ -677,9 +677,9 @@ static void test_reopen_persists(void **state)
     EXPECT_CODE(at_store_signer_list(f->s, "persist", &ders, &lens, &n, &ee_), AT_OK);
     assert_int_equal(n, 1);
     at_store_signers_free(ders, lens, n);
-    /* Reopening does not re-run migrations: the schema stays at version 3 (role assignments,
-       then require_token_for_attestation). */
-    assert_int_equal(count_rows(f->dir, "SELECT version FROM schema_version"), 3);
+    /* Reopening does not re-run migrations: the schema stays at version 4 (role assignments,
+       require_token_for_attestation, then provider allowed_networks). */
+    assert_int_equal(count_rows(f->dir, "SELECT version FROM schema_version"), 4);
 }
 
 /* ------------------------------------------------------------ concurrency */

@@ -281,6 +281,7 @@ static void test_upgrade_from_v1(void **state)
     assert_int_equal(sqlite3_exec(db,
                                   "DROP TABLE role_assignments;"
                                   "ALTER TABLE providers DROP COLUMN require_token;"
+                                  "ALTER TABLE providers DROP COLUMN allowed_networks;"
                                   "UPDATE schema_version SET version = 1;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
