@@ -254,6 +254,13 @@ static int check_config(const struct at_config *cfg)
             errors++;
         }
     }
+    if (cfg->net.tls_client_ca != NULL) {
+        at_err_init(&e);
+        if (!at_is_ok(check_root_pem(cfg->net.tls_client_ca, "tls_client_ca", &e))) {
+            print_err("tls_client_ca", &e);
+            errors++;
+        }
+    }
     if (cfg->amd_ark != NULL) {
         at_err_init(&e);
         if (!at_is_ok(check_root_pem(cfg->amd_ark, "amd_ark", &e))) {

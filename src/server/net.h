@@ -58,6 +58,10 @@ bool at_net_provider_gate(struct at_server *srv, struct MHD_Connection *conn,
 /* The source of a request: false for Unix-socket clients. */
 bool at_net_conn_source(struct MHD_Connection *conn, struct at_ip *ip);
 
+/* Counters for metrics: connections refused by the source policy, 429 answers. */
+void at_net_counters(const struct at_server *srv, unsigned long *refused,
+                     unsigned long *throttled);
+
 /* 429 TooManyRequests with Retry-After. */
 void at_net_too_many(struct at_response *r, unsigned retry_s, const char *msg);
 

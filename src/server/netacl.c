@@ -128,3 +128,10 @@ bool at_net_provider_gate(struct at_server *srv, struct MHD_Connection *conn,
     }
     return true;
 }
+
+void at_net_counters(const struct at_server *srv, unsigned long *refused,
+                     unsigned long *throttled)
+{
+    *refused = srv->net != NULL ? atomic_load(&srv->net->refused) : 0ul;
+    *throttled = srv->net != NULL ? atomic_load(&srv->net->throttled) : 0ul;
+}

@@ -353,7 +353,34 @@ def test_limits(env, R):
             got == b"" and took <= 5.0, "took=%.1f" % took)
     d.stop()
 
-    d = env.daemon("plimits", ["rate_limit_per_provider = 2/4"], providers=["p2"])
+    d = env.daemon("plimits", ["rate_limit_per_provider = 2/4",
+                               "max_connections_per_source = 2"], providers=["p2"])
+    ctx = ssl.create_default_context(cafile=d.ca)
+
+    def tls_open(src):
+        raw = socket.create_connection(("127.0.0.1", d.port), timeout=5,
+                                       source_address=(src, 0))
+        try:
+            s = ctx.wrap_socket(raw, server_hostname="localhost")
+            s.sendall(b"GET /certs HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            s.settimeout(5)
+            if not s.recv(12).startswith(b"HTTP/1.1 200"):
+                raise ConnectionError("no answer")
+            return s
+        except (ssl.SSLError, OSError):
+            raw.close()
+            return None
+
+    held = [tls_open("127.0.0.12"), tls_open("127.0.0.12")]
+    third = tls_open("127.0.0.12")
+    other = tls_open("127.0.0.13")
+    R.check("limits: max_connections_per_source = 2 -> a third concurrent connection is "
+            "closed, another source is served",
+            all(h is not None for h in held) and third is None and other is not None,
+            "%r %r %r" % (held, third, other))
+    for h in held + [third, other]:
+        if h is not None:
+            h.close()
     c = harness.Client(d.port, d.ca)
     conn = c.connection()
     codes = [c.get("/providers/p2/certs", conn=conn).status for _ in range(6)]
