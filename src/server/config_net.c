@@ -49,8 +49,8 @@ bool at_config_key_repeatable(enum at_config_key k)
     return k == AT_CFG_LISTENER;
 }
 
-static at_status parse_u32_key(const char *s, size_t len, uint32_t min, uint32_t max,
-                               uint32_t *out, const char *key, struct at_err *e)
+static at_status parse_u32_key(const char *s, size_t len, uint32_t min, uint32_t max, uint32_t *out,
+                               const char *key, struct at_err *e)
 {
     AT_ENSURE(len > 0 && len <= 10, e, AT_E_BAD_VALUE, "config_integer",
               "%s: expected a decimal integer", key);
@@ -60,14 +60,13 @@ static at_status parse_u32_key(const char *s, size_t len, uint32_t min, uint32_t
                   "%s: expected a decimal integer", key);
         v = v * 10 + (uint64_t)(s[i] - '0');
     }
-    AT_ENSURE(v >= min && v <= max, e, AT_E_BAD_VALUE, "config_range",
-              "%s: %llu is outside %u..%u", key, (unsigned long long)v, min, max);
+    AT_ENSURE(v >= min && v <= max, e, AT_E_BAD_VALUE, "config_range", "%s: %llu is outside %u..%u",
+              key, (unsigned long long)v, min, max);
     *out = (uint32_t)v;
     return at_ok();
 }
 
-static at_status add_listener(struct at_config_net *n, const char *v, size_t len,
-                              struct at_err *e)
+static at_status add_listener(struct at_config_net *n, const char *v, size_t len, struct at_err *e)
 {
     struct at_listener_spec spec;
     AT_TRY(at_listener_spec_parse(v, len, &spec, e));
@@ -113,8 +112,8 @@ at_status at_config_set_net(struct at_config *c, enum at_config_key k, const cha
         AT_ENSURE(len > 0 && len <= AT_CONFIG_PATH_MAX, e, AT_E_BAD_VALUE, "config_path",
                   "%s: bad path", key);
         for (size_t i = 0; i < len; i++) {
-            AT_ENSURE((unsigned char)v[i] >= 0x20 && v[i] != 0x7f, e, AT_E_BAD_VALUE,
-                      "config_path", "%s: control character in path", key);
+            AT_ENSURE((unsigned char)v[i] >= 0x20 && v[i] != 0x7f, e, AT_E_BAD_VALUE, "config_path",
+                      "%s: control character in path", key);
         }
         char *p = malloc(len + 1);
         at_assert(p != NULL);

@@ -57,8 +57,7 @@ bool at_http_gate(const struct at_listener *ls, struct MHD_Connection *conn,
                                    .source = src};
         at_audit_emit(&rec);
         at_resp_error(out, 401, "Unauthorized",
-                      "this listener requires a client certificate issued by tls_client_ca",
-                      NULL);
+                      "this listener requires a client certificate issued by tls_client_ca", NULL);
         return false;
     }
     return true;

@@ -169,8 +169,10 @@ static void *reaper(void *arg)
         }
         pthread_mutex_unlock(&net->mu);
         if (cut > 0) {
-            at_log(AT_LOG_INFO, "closed %u connection(s) that did not send a request head "
-                   "in time", cut);
+            at_log(AT_LOG_INFO,
+                   "closed %u connection(s) that did not send a request head "
+                   "in time",
+                   cut);
         }
     }
     return NULL;
@@ -229,7 +231,8 @@ static at_status start_one(struct at_server *srv, struct at_listener *ls, struct
         {MHD_OPTION_END, 0, NULL},
     };
     struct MHD_OptionItem tls_opts[] = {
-        {tls ? MHD_OPTION_HTTPS_PRIORITIES : MHD_OPTION_END, 0, (void *)(uintptr_t)AT_TLS_PRIORITIES},
+        {tls ? MHD_OPTION_HTTPS_PRIORITIES : MHD_OPTION_END, 0,
+         (void *)(uintptr_t)AT_TLS_PRIORITIES},
         {trust ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, net->client_ca_pem},
         {MHD_OPTION_END, 0, NULL},
     };
@@ -248,8 +251,8 @@ static at_status start_one(struct at_server *srv, struct at_listener *ls, struct
             MHD_OPTION_ARRAY, opts, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)AT_HTTP_CONN_LIMIT,
             MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)AT_HTTP_CONN_MEMORY_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-            (unsigned int)cfg->connection_timeout_s, MHD_OPTION_NOTIFY_CONNECTION, notify_conn,
-            ls, MHD_OPTION_NOTIFY_COMPLETED, at_http_on_completed, ls, MHD_OPTION_END);
+            (unsigned int)cfg->connection_timeout_s, MHD_OPTION_NOTIFY_CONNECTION, notify_conn, ls,
+            MHD_OPTION_NOTIFY_COMPLETED, at_http_on_completed, ls, MHD_OPTION_END);
     } else {
         ls->daemon = MHD_start_daemon(
             flags, 0, accept_policy, ls, at_http_on_request, ls, MHD_OPTION_EXTERNAL_LOGGER,
@@ -268,8 +271,7 @@ static at_status start_one(struct at_server *srv, struct at_listener *ls, struct
         AT_FAIL(e, AT_E_IO, "http_start",
                 "cannot start the listener on %s:%u (%s; is the port in use, or the "
                 "certificate/key invalid?)",
-                ls->spec.host, (unsigned)ls->spec.port,
-                err != 0 ? strerror(err) : "unknown error");
+                ls->spec.host, (unsigned)ls->spec.port, err != 0 ? strerror(err) : "unknown error");
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(ls->daemon, MHD_DAEMON_INFO_BIND_PORT);
     ls->port = !ls->spec.is_unix && info != NULL && info->port != 0 ? info->port : ls->spec.port;

@@ -52,15 +52,14 @@ bool at_net_source_allowed(const struct at_config_net *cfg, const struct at_ip *
  * the provider's allowed_networks (403) and rate_limit_per_provider (429).
  * false with `out` filled.
  */
-bool at_net_provider_gate(struct at_server *srv, struct MHD_Connection *conn,
-                          const char *provider, const char *req_id, struct at_response *out);
+bool at_net_provider_gate(struct at_server *srv, struct MHD_Connection *conn, const char *provider,
+                          const char *req_id, struct at_response *out);
 
 /* The source of a request: false for Unix-socket clients. */
 bool at_net_conn_source(struct MHD_Connection *conn, struct at_ip *ip);
 
 /* Counters for metrics: connections refused by the source policy, 429 answers. */
-void at_net_counters(const struct at_server *srv, unsigned long *refused,
-                     unsigned long *throttled);
+void at_net_counters(const struct at_server *srv, unsigned long *refused, unsigned long *throttled);
 
 /* 429 TooManyRequests with Retry-After. */
 void at_net_too_many(struct at_response *r, unsigned retry_s, const char *msg);
@@ -78,9 +77,8 @@ AT_NODISCARD at_status at_net_reload_tls(struct at_server *srv, const char *cert
 
 /* http.c callbacks shared with listeners.c. */
 enum MHD_Result at_http_on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                   const char *method, const char *version,
-                                   const char *upload_data, size_t *upload_data_size,
-                                   void **con_cls);
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **con_cls);
 void at_http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                           enum MHD_RequestTerminationCode toe);
 void at_http_mhd_log(void *cls, const char *fmt, va_list ap) AT_PRINTF(2, 0);

@@ -57,9 +57,8 @@ bool at_net_conn_source(struct MHD_Connection *conn, struct at_ip *ip)
     if (ci == NULL || ci->client_addr == NULL) {
         return false;
     }
-    socklen_t len = ci->client_addr->sa_family == AF_INET6
-                        ? (socklen_t)sizeof(struct sockaddr_in6)
-                        : (socklen_t)sizeof(struct sockaddr_in);
+    socklen_t len = ci->client_addr->sa_family == AF_INET6 ? (socklen_t)sizeof(struct sockaddr_in6)
+                                                           : (socklen_t)sizeof(struct sockaddr_in);
     return at_ip_from_sockaddr(ci->client_addr, len, ip);
 }
 
@@ -97,8 +96,8 @@ static bool provider_networks_ok(struct at_server *srv, const char *provider,
     return ok;
 }
 
-bool at_net_provider_gate(struct at_server *srv, struct MHD_Connection *conn,
-                          const char *provider, const char *req_id, struct at_response *out)
+bool at_net_provider_gate(struct at_server *srv, struct MHD_Connection *conn, const char *provider,
+                          const char *req_id, struct at_response *out)
 {
     struct at_ip ip;
     bool have_ip = at_net_conn_source(conn, &ip);
@@ -129,8 +128,7 @@ bool at_net_provider_gate(struct at_server *srv, struct MHD_Connection *conn,
     return true;
 }
 
-void at_net_counters(const struct at_server *srv, unsigned long *refused,
-                     unsigned long *throttled)
+void at_net_counters(const struct at_server *srv, unsigned long *refused, unsigned long *throttled)
 {
     *refused = srv->net != NULL ? atomic_load(&srv->net->refused) : 0ul;
     *throttled = srv->net != NULL ? atomic_load(&srv->net->throttled) : 0ul;

@@ -38,8 +38,8 @@ static at_status parse_u32(const char *s, size_t len, uint32_t min, uint32_t max
                   "%s: expected a decimal integer", what);
         v = v * 10 + (uint64_t)(s[i] - '0');
     }
-    AT_ENSURE(v >= min && v <= max, e, AT_E_BAD_VALUE, "config_range",
-              "%s: %llu is outside %u..%u", what, (unsigned long long)v, min, max);
+    AT_ENSURE(v >= min && v <= max, e, AT_E_BAD_VALUE, "config_range", "%s: %llu is outside %u..%u",
+              what, (unsigned long long)v, min, max);
     *out = (uint32_t)v;
     return at_ok();
 }
@@ -108,12 +108,12 @@ bool at_ip_is_private(const struct at_ip *ip)
         uint8_t b[16];
         uint8_t bits;
     } ranges[] = {
-        {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 0}, 104},     /* 127.0.0.0/8 */
-        {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 0}, 104},      /* 10.0.0.0/8 */
-        {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 172, 16, 0, 0}, 108},    /* 172.16.0.0/12 */
-        {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 168, 0, 0}, 112},   /* 192.168.0.0/16 */
-        {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128},             /* ::1 */
-        {{0xfc, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 7},            /* fc00::/7 */
+        {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 0}, 104},   /* 127.0.0.0/8 */
+        {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 0}, 104},    /* 10.0.0.0/8 */
+        {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 172, 16, 0, 0}, 108},  /* 172.16.0.0/12 */
+        {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 168, 0, 0}, 112}, /* 192.168.0.0/16 */
+        {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128},           /* ::1 */
+        {{0xfc, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 7},          /* fc00::/7 */
     };
     for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
         struct at_cidr c;
@@ -280,8 +280,10 @@ at_status at_listener_spec_parse(const char *s, size_t len, struct at_listener_s
     if (addr_len > 5 && memcmp(addr, "unix:", 5) == 0) {
         size_t plen = addr_len - 5;
         AT_ENSURE(addr[5] == '/' && plen <= AT_NET_UNIX_PATH_MAX, e, AT_E_BAD_VALUE,
-                  "config_listener", "listener: unix socket path must be absolute and at most %u "
-                  "bytes", AT_NET_UNIX_PATH_MAX);
+                  "config_listener",
+                  "listener: unix socket path must be absolute and at most %u "
+                  "bytes",
+                  AT_NET_UNIX_PATH_MAX);
         for (size_t i = 5; i < addr_len; i++) {
             AT_ENSURE((unsigned char)addr[i] > 0x20 && addr[i] != 0x7f, e, AT_E_BAD_VALUE,
                       "config_listener", "listener: control character in unix socket path");

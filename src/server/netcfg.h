@@ -14,8 +14,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define AT_NET_CIDR_MAX     64u /* CIDRs per list */
-#define AT_NET_LISTENER_MAX 16u /* listener lines */
+#define AT_NET_CIDR_MAX      64u /* CIDRs per list */
+#define AT_NET_LISTENER_MAX  16u /* listener lines */
 #define AT_NET_UNIX_PATH_MAX 107u
 
 /* An address in IPv6 form: IPv4 is stored IPv4-mapped (::ffff:a.b.c.d). */
@@ -72,7 +72,7 @@ const char *at_roles_format(unsigned roles, char *buf, size_t cap);
 struct at_listener_spec {
     bool is_unix;
     char path[AT_NET_UNIX_PATH_MAX + 1]; /* unix: socket path */
-    struct sockaddr_storage ss;         /* TCP: address and port */
+    struct sockaddr_storage ss;          /* TCP: address and port */
     socklen_t ss_len;
     int family;
     uint16_t port;
@@ -102,19 +102,19 @@ AT_NODISCARD at_status at_authfail_spec_parse(const char *s, size_t len,
                                               struct at_authfail_spec *out, struct at_err *e);
 
 /* Defaults of the network keys. */
-#define AT_NET_HSTS_DEFAULT_S          31536000u
-#define AT_NET_HSTS_MAX_S              63072000u
-#define AT_NET_PER_SOURCE_CONN_DEFAULT 64u
-#define AT_NET_PER_SOURCE_CONN_MAX     4096u
+#define AT_NET_HSTS_DEFAULT_S           31536000u
+#define AT_NET_HSTS_MAX_S               63072000u
+#define AT_NET_PER_SOURCE_CONN_DEFAULT  64u
+#define AT_NET_PER_SOURCE_CONN_MAX      4096u
 #define AT_NET_HEADER_TIMEOUT_DEFAULT_S 10u
-#define AT_NET_HEADER_TIMEOUT_MAX_S    600u
+#define AT_NET_HEADER_TIMEOUT_MAX_S     600u
 
 /* The network part of struct at_config (config_net.c sets it). */
 struct at_config_net {
-    char *listeners;      /* '\n'-joined `listener` values in order, or NULL */
+    char *listeners; /* '\n'-joined `listener` values in order, or NULL */
     size_t n_listeners;
-    bool listen_explicit; /* `listen` / --listen given (exclusive with `listener`) */
-    bool public_access;   /* public_network_access = enabled */
+    bool listen_explicit;             /* `listen` / --listen given (exclusive with `listener`) */
+    bool public_access;               /* public_network_access = enabled */
     struct at_cidr_list allowed;      /* allowed_networks */
     struct at_cidr_list treat_public; /* treat_as_public */
     char *tls_client_ca;              /* PEM CA file for `mtls` listeners, or NULL */

@@ -67,12 +67,11 @@ static at_status gen_load(const char *cert_pem, size_t cert_len, const char *key
     unsigned char id1[64], id2[64];
     size_t l1 = sizeof(id1), l2 = sizeof(id2);
     gnutls_pubkey_t pk = NULL;
-    bool match = gnutls_pubkey_init(&pk) >= 0 &&
-                 gnutls_pubkey_import_privkey(pk, g->key, 0, 0) >= 0 &&
-                 gnutls_pubkey_get_key_id(pk, GNUTLS_KEYID_USE_SHA256, id1, &l1) >= 0 &&
-                 gnutls_pubkey_get_key_id(g->pcert[0].pubkey, GNUTLS_KEYID_USE_SHA256, id2,
-                                          &l2) >= 0 &&
-                 l1 == l2 && memcmp(id1, id2, l1) == 0;
+    bool match =
+        gnutls_pubkey_init(&pk) >= 0 && gnutls_pubkey_import_privkey(pk, g->key, 0, 0) >= 0 &&
+        gnutls_pubkey_get_key_id(pk, GNUTLS_KEYID_USE_SHA256, id1, &l1) >= 0 &&
+        gnutls_pubkey_get_key_id(g->pcert[0].pubkey, GNUTLS_KEYID_USE_SHA256, id2, &l2) >= 0 &&
+        l1 == l2 && memcmp(id1, id2, l1) == 0;
     if (pk != NULL) {
         gnutls_pubkey_deinit(pk);
     }

@@ -19,9 +19,9 @@
 struct at_tls_store;
 
 /* Parse the PEM pair into GnuTLS objects (the caller wipes its key copy). */
-AT_NODISCARD at_status at_tls_store_new(const char *cert_pem, size_t cert_len,
-                                        const char *key_pem, size_t key_len,
-                                        struct at_tls_store **out, struct at_err *e);
+AT_NODISCARD at_status at_tls_store_new(const char *cert_pem, size_t cert_len, const char *key_pem,
+                                        size_t key_len, struct at_tls_store **out,
+                                        struct at_err *e);
 /* Swap in a new pair; on failure the current one stays. */
 AT_NODISCARD at_status at_tls_store_reload(struct at_tls_store *s, const char *cert_pem,
                                            size_t cert_len, const char *key_pem, size_t key_len,

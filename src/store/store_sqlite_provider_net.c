@@ -60,8 +60,7 @@ at_status at_store_provider_networks_get(struct at_store *s, const char *name, c
     at_sql_lock(s);
     sqlite3_stmt *st = NULL;
     char *v = NULL;
-    at_status r =
-        at_sql_prep(s, "SELECT allowed_networks FROM providers WHERE name = ?", &st, e);
+    at_status r = at_sql_prep(s, "SELECT allowed_networks FROM providers WHERE name = ?", &st, e);
     if (at_is_ok(r)) {
         r = at_sql_bind_text(s, st, 1, name, e);
     }

@@ -78,9 +78,9 @@ static void test_cidr(void **state)
     a = ip_of("2001:db8::1");
     assert_false(at_cidr_list_contains(&l, &a));
 
-    static const char *const bad[] = {"10.0.0.1/8", "10.0.0.0/33", "::/129", "1.2.3",
-                                      "10.0.0.0/", "a.b.c.d", ",10.0.0.0/8", "10.0.0.0/8,",
-                                      "fe80::1%lo/128", "10.0.0.0/8 10.1.0.0/16"};
+    static const char *const bad[] = {
+        "10.0.0.1/8", "10.0.0.0/33", "::/129",      "1.2.3",          "10.0.0.0/",
+        "a.b.c.d",    ",10.0.0.0/8", "10.0.0.0/8,", "fe80::1%lo/128", "10.0.0.0/8 10.1.0.0/16"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         at_err_init(&e);
         assert_false(at_is_ok(at_cidr_list_parse(bad[i], strlen(bad[i]), &l, "k", &e)));
@@ -91,9 +91,9 @@ static void test_cidr(void **state)
 static void test_private(void **state)
 {
     (void)state;
-    static const char *const priv[] = {"127.0.0.1", "127.255.0.2", "10.9.8.7", "172.16.0.1",
-                                       "172.31.255.255", "192.168.1.1", "::1", "fc00::1",
-                                       "fdff::1", "::ffff:192.168.0.1"};
+    static const char *const priv[] = {
+        "127.0.0.1",   "127.255.0.2", "10.9.8.7", "172.16.0.1", "172.31.255.255",
+        "192.168.1.1", "::1",         "fc00::1",  "fdff::1",    "::ffff:192.168.0.1"};
     static const char *const pub[] = {"8.8.8.8",  "172.32.0.1", "172.15.255.255", "192.169.0.1",
                                       "11.0.0.1", "::2",        "fe80::1",        "2001:db8::1",
                                       "0.0.0.0",  "::"};
@@ -121,8 +121,8 @@ static void test_source_policy(void **state)
     assert_true(at_is_ok(at_cidr_list_parse("127.0.0.2", 9, &n.treat_public, "t", &e)));
     assert_false(at_net_source_allowed(&n, &lo2));
     assert_true(at_net_source_allowed(&n, &lo));
-    assert_true(at_is_ok(at_cidr_list_parse("127.0.0.2/32, 203.0.113.0/24", 28, &n.allowed, "a",
-                                            &e)));
+    assert_true(
+        at_is_ok(at_cidr_list_parse("127.0.0.2/32, 203.0.113.0/24", 28, &n.allowed, "a", &e)));
     assert_true(at_net_source_allowed(&n, &lo2));
     assert_true(at_net_source_allowed(&n, &pub));
     n.allowed.n = 0;
@@ -157,16 +157,11 @@ static void test_listener_spec(void **state)
     char buf[48];
     assert_string_equal(at_roles_format(AT_ROLE_DATA | AT_ROLE_METRICS, buf, sizeof(buf)),
                         "data,metrics");
-    static const char *const bad[] = {"127.0.0.1:8443",
-                                      "127.0.0.1:8443 admin",
-                                      "127.0.0.1:8443 data,",
-                                      "127.0.0.1:8443 data mtls extra",
-                                      "127.0.0.1:8443 data tls",
-                                      "unix:relative.sock data",
-                                      "unix:/x.sock data mtls",
-                                      "127.0.0.1:70000 data",
-                                      "host.example:1 data",
-                                      ""};
+    static const char *const bad[] = {"127.0.0.1:8443",          "127.0.0.1:8443 admin",
+                                      "127.0.0.1:8443 data,",    "127.0.0.1:8443 data mtls extra",
+                                      "127.0.0.1:8443 data tls", "unix:relative.sock data",
+                                      "unix:/x.sock data mtls",  "127.0.0.1:70000 data",
+                                      "host.example:1 data",     ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         at_err_init(&e);
         assert_false(at_is_ok(at_listener_spec_parse(bad[i], strlen(bad[i]), &s, &e)));
@@ -260,9 +255,12 @@ static void test_config_keys(void **state)
     at_config_clear(&c);
 
     static const char *const bad[] = {
-        "public_network_access = yes\n",     "hsts_max_age_s = 63072001\n",
-        "allowed_networks = 10.0.0.0/6\n",   "max_connections_per_source = 5000\n",
-        "request_header_timeout_s = 0\n",    "rate_limit_per_source = fast\n",
+        "public_network_access = yes\n",
+        "hsts_max_age_s = 63072001\n",
+        "allowed_networks = 10.0.0.0/6\n",
+        "max_connections_per_source = 5000\n",
+        "request_header_timeout_s = 0\n",
+        "rate_limit_per_source = fast\n",
         "treat_as_public = 127.0.0.2/32\ntreat_as_public = 127.0.0.3/32\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
