@@ -274,6 +274,20 @@ def test_roles(env, R):
     d.stop()
     R.check("roles: unix socket removed at stop", not os.path.exists(sock))
 
+    # IPv6 loopback: ::1 is private and served; declared public it cannot be bound.
+    if socket.has_ipv6:
+        d = env.daemon("v6", ["listener = [::1]:0 data"], listen=None)
+        m = [ln for ln in d.log().splitlines() if ln.startswith("attestd: listening on ")]
+        r = harness.Client(d.port, d.ca, host="::1").get("/certs") if d.port else None
+        R.check("ipv6: listener [::1]:0 serves ::1 (ready line https://[::1]:PORT)",
+                r is not None and r.status == 200 and m[0] == "attestd: listening on "
+                "https://[::1]:%d" % d.port, "%r %s" % (r, m))
+        d.stop()
+        ok, err = start_fails(env, "v6pub2", ["listener = [::1]:0 data",
+                                              "treat_as_public = ::1/128"], None,
+                              "while public_network_access = disabled")
+        R.check("ipv6: binding ::1 declared public is refused at start", ok, err)
+
 
 def test_limits(env, R):
     d = env.daemon("limits", ["rate_limit_per_source = 5/10", "hsts_max_age_s = 0",
