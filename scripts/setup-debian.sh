@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config clang libclang-rt-14-dev \
-  libssl-dev libjansson-dev libcmocka-dev libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev \
+  libssl-dev libjansson-dev libcmocka-dev libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libgnutls28-dev \
   openssl python3 ca-certificates git curl wrk \
   prometheus testssl.sh bsdextrautils iproute2 >/dev/null
 # The SDK compatibility test runs the official @azure/attestation client on Node.js;

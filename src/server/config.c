@@ -49,6 +49,17 @@ static const char *const key_names[AT_CFG_KEY_COUNT] = {
     [AT_CFG_BACKUP_KEY_FILE] = "backup_key_file",
     [AT_CFG_BACKUP_PASSPHRASE_FILE] = "backup_passphrase_file",
     [AT_CFG_KEK_FILE] = "kek_file",
+    [AT_CFG_LISTENER] = "listener",
+    [AT_CFG_PUBLIC_NETWORK_ACCESS] = "public_network_access",
+    [AT_CFG_ALLOWED_NETWORKS] = "allowed_networks",
+    [AT_CFG_TREAT_AS_PUBLIC] = "treat_as_public",
+    [AT_CFG_TLS_CLIENT_CA] = "tls_client_ca",
+    [AT_CFG_HSTS_MAX_AGE_S] = "hsts_max_age_s",
+    [AT_CFG_MAX_CONNECTIONS_PER_SOURCE] = "max_connections_per_source",
+    [AT_CFG_RATE_LIMIT_PER_SOURCE] = "rate_limit_per_source",
+    [AT_CFG_RATE_LIMIT_PER_PROVIDER] = "rate_limit_per_provider",
+    [AT_CFG_AUTH_FAILURE_LIMIT] = "auth_failure_limit",
+    [AT_CFG_REQUEST_HEADER_TIMEOUT_S] = "request_header_timeout_s",
 };
 
 const char *at_config_key_name(enum at_config_key k)
@@ -124,6 +135,7 @@ void at_config_init(struct at_config *c)
     c->log_level = AT_LOG_INFO;
     c->backup_interval_s = AT_CONFIG_BACKUP_INTERVAL_DEFAULT_S;
     c->backup_keep = AT_CONFIG_BACKUP_KEEP_DEFAULT;
+    at_config_net_init(&c->net);
 }
 
 void at_config_clear(struct at_config *c)
@@ -142,6 +154,7 @@ void at_config_clear(struct at_config *c)
     free(c->backup_key_file);
     free(c->backup_passphrase_file);
     free(c->kek_file);
+    at_config_net_clear(&c->net);
     memset(c, 0, sizeof(*c));
 }
 
@@ -168,6 +181,7 @@ static void config_copy(struct at_config *dst, const struct at_config *src)
     dst->backup_dir = dup_opt(src->backup_dir);
     dst->backup_key_file = dup_opt(src->backup_key_file);
     dst->backup_passphrase_file = dup_opt(src->backup_passphrase_file);
+    at_config_net_copy(&dst->net, &src->net);
 }
 
 /* ---- value parsers ---- */
@@ -360,6 +374,7 @@ at_status at_config_set(struct at_config *c, enum at_config_key k, const char *v
         AT_TRY(at_listen_parse(v, len, &a, e));
         c->listen_addr = a;
         replace(&c->listen, v, len);
+        c->net.listen_explicit = true;
         return at_ok();
     }
     case AT_CFG_DATA_DIR:
@@ -473,6 +488,18 @@ at_status at_config_set(struct at_config *c, enum at_config_key k, const char *v
     case AT_CFG_AUDIT_SYSLOG:
     case AT_CFG_LOG_FORMAT:
         return set_choice(c, k, v, len, e);
+    case AT_CFG_LISTENER:
+    case AT_CFG_PUBLIC_NETWORK_ACCESS:
+    case AT_CFG_ALLOWED_NETWORKS:
+    case AT_CFG_TREAT_AS_PUBLIC:
+    case AT_CFG_TLS_CLIENT_CA:
+    case AT_CFG_HSTS_MAX_AGE_S:
+    case AT_CFG_MAX_CONNECTIONS_PER_SOURCE:
+    case AT_CFG_RATE_LIMIT_PER_SOURCE:
+    case AT_CFG_RATE_LIMIT_PER_PROVIDER:
+    case AT_CFG_AUTH_FAILURE_LIMIT:
+    case AT_CFG_REQUEST_HEADER_TIMEOUT_S:
+        return at_config_set_net(c, k, v, len, e);
     case AT_CFG_KEY_COUNT:
         break;
     }
@@ -535,7 +562,7 @@ static at_status parse_line(struct at_config *c, const char *s, size_t len, size
     enum at_config_key key;
     AT_ENSURE(at_config_key_find(k, klen, &key), e, AT_E_PARSE, "config_key",
               "line %zu: unknown key '%s'", line_no, shown);
-    AT_ENSURE(first_line[key] == 0, e, AT_E_PARSE, "config_duplicate",
+    AT_ENSURE(first_line[key] == 0 || at_config_key_repeatable(key), e, AT_E_PARSE, "config_duplicate",
               "line %zu: duplicate key '%s' (first set on line %zu)", line_no, shown,
               first_line[key]);
     AT_ENSURE(vlen > 0, e, AT_E_BAD_VALUE, "config_value", "line %zu: empty value for '%s'",
@@ -602,5 +629,5 @@ at_status at_config_check(const struct at_config *c, struct at_err *e)
                   (c->backup_key_file != NULL || c->backup_passphrase_file != NULL),
               e, AT_E_BAD_VALUE, "config_backup",
               "backup_dir needs backup_key_file or backup_passphrase_file");
-    return at_ok();
+    return at_config_check_net(c, e);
 }

@@ -12,6 +12,7 @@
 #include "base/status.h"
 #include "monitor/alerts.h"
 #include "monitor/audit.h"
+#include "server/netcfg.h"
 
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -103,6 +104,18 @@ enum at_config_key {
     AT_CFG_BACKUP_KEY_FILE,
     AT_CFG_BACKUP_PASSPHRASE_FILE,
     AT_CFG_KEK_FILE, /* encryption at rest: the key-encryption key file (store/kek.h) */
+    /* network access, listeners, TLS extras, abuse limits (config_net.c) */
+    AT_CFG_LISTENER, /* repeatable */
+    AT_CFG_PUBLIC_NETWORK_ACCESS,
+    AT_CFG_ALLOWED_NETWORKS,
+    AT_CFG_TREAT_AS_PUBLIC,
+    AT_CFG_TLS_CLIENT_CA,
+    AT_CFG_HSTS_MAX_AGE_S,
+    AT_CFG_MAX_CONNECTIONS_PER_SOURCE,
+    AT_CFG_RATE_LIMIT_PER_SOURCE,
+    AT_CFG_RATE_LIMIT_PER_PROVIDER,
+    AT_CFG_AUTH_FAILURE_LIMIT,
+    AT_CFG_REQUEST_HEADER_TIMEOUT_S,
     AT_CFG_KEY_COUNT,
 };
 
@@ -140,6 +153,7 @@ struct at_config {
     char *kek_file;    /* key-encryption key file, or NULL: $ATTESTD_KEK / systemd credential */
     bool seen[AT_CFG_KEY_COUNT]; /* keys given in the file */
     struct at_alert_config alerts; /* alert_* keys (monitor/alerts.h) */
+    struct at_config_net net;    /* network keys (netcfg.h) */
 };
 
 /* Embedded defaults. Never fails (aborts only when out of memory). */
@@ -169,6 +183,15 @@ AT_NODISCARD at_status at_config_load(struct at_config *c, const char *path, str
  */
 AT_NODISCARD at_status at_config_set(struct at_config *c, enum at_config_key k, const char *value,
                                      size_t len, struct at_err *e);
+
+/* config_net.c: the network keys (defaults, copy, free, set, cross-key checks). */
+void at_config_net_init(struct at_config_net *n);
+void at_config_net_clear(struct at_config_net *n);
+void at_config_net_copy(struct at_config_net *dst, const struct at_config_net *src);
+bool at_config_key_repeatable(enum at_config_key k);
+AT_NODISCARD at_status at_config_set_net(struct at_config *c, enum at_config_key k, const char *v,
+                                         size_t len, struct at_err *e);
+AT_NODISCARD at_status at_config_check_net(const struct at_config *c, struct at_err *e);
 
 /* Checks across keys (tls_cert and tls_key come together). */
 AT_NODISCARD at_status at_config_check(const struct at_config *c, struct at_err *e);

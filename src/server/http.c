@@ -7,6 +7,7 @@
 
 #include "base/timeutil.h"
 #include "monitor/metrics.h"
+#include "server/net.h"
 
 #include <errno.h>
 #include <openssl/rand.h>
@@ -119,9 +120,12 @@ void at_log_req(enum at_log_level l, const char *req_id, const char *fmt, ...)
 /* MHD's own messages: errors while starting, debug afterwards (TLS scanners are noisy). */
 static _Atomic bool mhd_started = false;
 
-static void mhd_log(void *cls, const char *fmt, va_list ap) AT_PRINTF(2, 0);
+void at_http_set_started(bool started)
+{
+    atomic_store(&mhd_started, started);
+}
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+void at_http_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     enum at_log_level l = atomic_load(&mhd_started) ? AT_LOG_DEBUG : AT_LOG_ERROR;
@@ -173,6 +177,7 @@ void at_resp_error(struct at_response *r, unsigned status, const char *code, con
 /* ---- per-request state ---- */
 
 struct req {
+    const struct at_listener *ls;
     char id[37];
     struct timespec t0;
     char method[12];
@@ -263,6 +268,9 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct req *rq
              MHD_YES)) {
         ok = MHD_NO;
     }
+    if (ok == MHD_YES && !at_http_extra_headers(rq->ls, resp, r)) {
+        ok = MHD_NO;
+    }
     if (ok == MHD_YES) {
         ok = MHD_queue_response(conn, r->status, resp);
     }
@@ -309,6 +317,7 @@ static enum MHD_Result dispatch(struct at_server *srv, struct MHD_Connection *co
     struct at_response r = {0};
     at_routes_handle(srv, conn, &rq->rt, rq->body != NULL ? rq->body : "", rq->body_len, rq->id,
                      rq->provider, &r);
+    at_http_after(rq->ls, conn, &rq->rt, &r);
     if (rq->body != NULL) {
         /* Evidence is not secret, but there is no reason to keep it around. */
         free(rq->body);
@@ -337,9 +346,12 @@ static bool has_body(struct MHD_Connection *conn)
 static enum MHD_Result on_first(struct at_server *srv, struct MHD_Connection *conn, const char *url,
                                 const char *method, struct req *rq)
 {
-    bool found = at_routes_match(url, method, &rq->rt, &rq->pending);
+    bool found = false;
+    bool ok = at_http_source_gate(rq->ls, conn, &rq->pending) &&
+              (found = at_routes_match(url, method, &rq->rt, &rq->pending)) &&
+              at_http_gate(rq->ls, conn, &rq->rt, rq->id, &rq->pending);
     rq->matched = found || rq->pending.status == 405; /* 405: the route exists */
-    if (!found) {
+    if (!ok) {
         rq->has_pending = true;
         if (has_body(conn)) {
             return send_response(conn, rq, &rq->pending);
@@ -389,12 +401,14 @@ static enum MHD_Result on_body(struct at_server *srv, struct req *rq, const char
     return MHD_YES;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_data_size, void **con_cls)
+enum MHD_Result at_http_on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                   const char *method, const char *version,
+                                   const char *upload_data, size_t *upload_data_size,
+                                   void **con_cls)
 {
     (void)version;
-    struct at_server *srv = cls;
+    const struct at_listener *ls = cls;
+    struct at_server *srv = ls->srv;
     struct req *rq = *con_cls;
     if (rq == NULL) {
         rq = calloc(1, sizeof(*rq));
@@ -402,6 +416,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         }
         *con_cls = rq;
+        rq->ls = ls;
+        at_net_head_done(conn);
         atomic_fetch_add(&srv->inflight, 1u);
         clock_gettime(CLOCK_MONOTONIC, &rq->t0);
         make_uuid(rq->id);
@@ -429,15 +445,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return dispatch(srv, conn, rq);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
+void at_http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                          enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
-    struct at_server *srv = cls;
+    const struct at_listener *ls = cls;
+    struct at_server *srv = ls->srv;
     struct req *rq = *con_cls;
     if (rq == NULL) {
         return;
     }
+    at_net_head_rearm(srv, conn);
     *con_cls = NULL;
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -459,52 +476,27 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 at_status at_http_start(struct at_server *srv, const char *cert_pem, const char *key_pem,
                         struct at_err *e)
 {
-    const struct at_config *cfg = srv->cfg;
-    unsigned int flags =
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_ITC;
-    if (cfg->listen_addr.family == AF_INET6) {
-        flags |= MHD_USE_IPv6;
-    }
     atomic_store(&srv->inflight, 0u);
-    atomic_store(&mhd_started, false);
-    /* A pool of one is no pool: MHD wants > 1 or the option absent. */
-    unsigned pool = cfg->threads > 1 ? cfg->threads : 0;
-    struct MHD_OptionItem pool_opt[] = {
-        {pool > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)pool, NULL},
-        {MHD_OPTION_END, 0, NULL},
-    };
-    srv->daemon = MHD_start_daemon(
-        flags, cfg->listen_addr.port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
-        mhd_log, srv, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&cfg->listen_addr.ss,
-        MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem,
-        MHD_OPTION_HTTPS_PRIORITIES, AT_TLS_PRIORITIES, MHD_OPTION_ARRAY, pool_opt,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)AT_HTTP_CONN_LIMIT,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)AT_HTTP_PER_IP_LIMIT,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)AT_HTTP_CONN_MEMORY_LIMIT,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
-    if (srv->daemon == NULL) {
-        int err = errno;
-        AT_FAIL(e, AT_E_IO, "http_start",
-                "cannot start the HTTPS listener on %s:%u (%s; is the port in use, or the "
-                "certificate/key invalid?)",
-                cfg->listen_addr.host, (unsigned)cfg->listen_addr.port,
-                err != 0 ? strerror(err) : "unknown error");
+    at_status st = at_net_start(srv, cert_pem, key_pem, e);
+    if (!at_is_ok(st)) {
+        at_net_stop(srv);
     }
-    atomic_store(&mhd_started, true);
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    srv->port = info != NULL && info->port != 0 ? info->port : cfg->listen_addr.port;
-    return at_ok();
+    return st;
 }
 
 void at_http_stop(struct at_server *srv)
 {
-    if (srv->daemon == NULL) {
+    if (srv->net == NULL) {
         return;
     }
-    MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
-    if (fd != MHD_INVALID_SOCKET) {
-        close(fd);
+    for (size_t i = 0; i < srv->net->n; i++) {
+        if (srv->net->ls[i].daemon == NULL) {
+            continue;
+        }
+        MHD_socket fd = MHD_quiesce_daemon(srv->net->ls[i].daemon);
+        if (fd != MHD_INVALID_SOCKET) {
+            close(fd);
+        }
     }
     unsigned waited_ms = 0;
     unsigned left;
@@ -517,6 +509,5 @@ void at_http_stop(struct at_server *srv)
         at_log(AT_LOG_WARN, "shutdown: %u request(s) still in flight after %u ms; stopping anyway",
                left, waited_ms);
     }
-    MHD_stop_daemon(srv->daemon);
-    srv->daemon = NULL;
+    at_net_stop(srv);
 }

@@ -41,6 +41,7 @@ void at_log_req(enum at_log_level l, const char *req_id, const char *fmt, ...) A
 #define AT_HTTP_DRAIN_BYTES       (1024u * 1024u) /* unread body read past a refusal, then close */
 
 struct at_auth;
+struct at_net;
 
 struct at_server {
     const struct at_config *cfg; /* borrowed, read-only while running */
@@ -49,12 +50,14 @@ struct at_server {
     struct at_store *store;      /* borrowed; used to resolve provider names */
     struct MHD_Daemon *daemon;
     atomic_uint inflight; /* requests between first callback and completion */
-    uint16_t port;        /* the bound port */
+    uint16_t port;        /* the bound port (of the first listener) */
+    struct at_net *net;   /* listeners, limits, TLS credentials (server/net.h) */
 };
 
 /*
- * Start the daemon on cfg->listen_addr with the PEM certificate and key (both
- * NUL-terminated; the caller zeroizes the key after this returns).
+ * Start every listener (cfg->net.listeners, else cfg->listen_addr with all roles)
+ * with the PEM certificate and key (both NUL-terminated; the caller zeroizes the
+ * key after this returns). server/net.h has the listener API.
  */
 AT_NODISCARD at_status at_http_start(struct at_server *srv, const char *cert_pem,
                                      const char *key_pem, struct at_err *e);
@@ -70,6 +73,7 @@ struct at_response {
     const char *allow; /* static Allow header value for 405, or NULL */
     char www_authenticate[384]; /* WWW-Authenticate value for 401, or "" */
     const char *content_type; /* static Content-Type, or NULL = application/json */
+    unsigned retry_after;       /* Retry-After seconds (429), or 0 */
 };
 
 /* JSON response; steals the reference to `doc`. */

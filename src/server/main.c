@@ -17,6 +17,7 @@
 #include "monitor/metrics.h"
 #include "server/http.h"
 #include "server/monitor.h"
+#include "server/net.h"
 #include "server/server_backup.h"
 
 #include <errno.h>
@@ -265,6 +266,13 @@ static int check_config(const struct at_config *cfg)
             errors++;
         }
     }
+    if (cfg->net.tls_client_ca != NULL) {
+        at_err_init(&e);
+        if (!at_is_ok(check_root_pem(cfg->net.tls_client_ca, "tls_client_ca", &e))) {
+            print_err("tls_client_ca", &e);
+            errors++;
+        }
+    }
     if (cfg->amd_ark != NULL) {
         at_err_init(&e);
         if (!at_is_ok(check_root_pem(cfg->amd_ark, "amd_ark", &e))) {
@@ -302,6 +310,30 @@ static at_status make_dirs(const char *path, struct at_err *e)
     }
     AT_ENSURE(at_path_is_dir(path), e, AT_E_IO, "data_dir", "%s is not a directory", path);
     return at_ok();
+}
+
+/* SIGHUP: read the pair again and swap it in; a bad pair keeps the old one. */
+static void reload_tls(struct at_server *srv, const struct tls_files *t)
+{
+    struct at_err e;
+    at_err_init(&e);
+    uint8_t *cert = NULL, *key = NULL;
+    size_t cert_len = 0, key_len = 0;
+    if (!at_is_ok(tls_load(t, at_time_now(), &cert, &cert_len, &key, &key_len, &e))) {
+        at_log(AT_LOG_ERROR, "SIGHUP: TLS reload refused, keeping the current certificate: %s",
+               e.msg[0] != '\0' ? e.msg : at_code_name(e.code));
+        return;
+    }
+    at_status st = at_net_reload_tls(srv, (const char *)cert, cert_len, (const char *)key,
+                                     key_len, &e);
+    free(cert);
+    at_free_secret(key, key_len);
+    if (at_is_ok(st)) {
+        at_log(AT_LOG_INFO, "SIGHUP: TLS certificate reloaded from %s", t->cert_path);
+    } else {
+        at_log(AT_LOG_ERROR, "SIGHUP: TLS reload refused, keeping the current certificate: %s",
+               e.msg[0] != '\0' ? e.msg : at_code_name(e.code));
+    }
 }
 
 static int run(const struct at_config *cfg, const char *config_path)
@@ -445,10 +477,8 @@ static int run(const struct at_config *cfg, const char *config_path)
     }
     at_log(AT_LOG_INFO, "attestd %s: data %s, %u thread(s), max body %zu bytes", ATTESTD_VERSION,
            cfg->data_dir, cfg->threads, cfg->max_body_bytes);
-    /* The one line scripts wait for (exact format). */
-    fprintf(stderr, "attestd: listening on https://%s:%u\n", cfg->listen_addr.host,
-            (unsigned)srv.port);
-    fflush(stderr);
+    /* The lines scripts wait for: the first exactly "attestd: listening on https://H:P". */
+    at_net_print_ready(&srv);
 
     for (;;) {
         int sig = 0;
@@ -458,6 +488,7 @@ static int run(const struct at_config *cfg, const char *config_path)
         if (sig == SIGHUP) {
             at_audit_reopen(); /* logrotate: the chain continues in the new file */
             at_log(AT_LOG_INFO, "SIGHUP: audit log reopened");
+            reload_tls(&srv, &t);
             continue;
         }
         at_log(AT_LOG_INFO, "%s: stopping (draining in-flight requests)",
@@ -471,7 +502,7 @@ static int run(const struct at_config *cfg, const char *config_path)
     rc = 0;
 out:
     at_kek_clear(&kek);
-    if (srv.daemon != NULL) {
+    if (srv.net != NULL) {
         at_http_stop(&srv);
     }
     at_monitor_stop();

@@ -30,6 +30,7 @@
 #include "base/timeutil.h"
 #include "monitor/audit.h"
 #include "server/http.h"
+#include "server/net.h"
 #include "server/routes_int.h"
 
 #include <stdio.h>
@@ -713,6 +714,9 @@ void at_routes_handle(struct at_server *srv, struct MHD_Connection *conn, const 
         return;
     }
     memcpy(provider_out, provider, sizeof(provider));
+    if (!at_net_provider_gate(srv, conn, provider, req_id, out)) {
+        return;
+    }
     if (rt->id == AT_ROUTE_CERTS) {
         handle_certs(srv, provider, out);
     } else if (rt->id == AT_ROUTE_OPENID) {

@@ -337,7 +337,32 @@ void at_routes_admin_handle(struct at_server *srv, struct MHD_Connection *conn,
     at_err_init(&e);
     json_t *doc = NULL;
     unsigned status = 200;
-    if (!at_is_ok(admin_run(srv, rt, &c, body, body_len, &doc, &status, &e))) {
+    /* A provider's allowed_networks is handled here, the rest of the body by the service. */
+    struct at_admin_net an = {0};
+    bool put_patch = rt->id == AT_ROUTE_ADMIN_PROVIDER_PUT || rt->id == AT_ROUTE_ADMIN_PROVIDER_PATCH;
+    if (put_patch && !at_admin_net_split(body, body_len, &an, out)) {
+        at_audit_event("management", who.id, audit_target, c.op.name, "InvalidParameter", req_id);
+        return;
+    }
+    at_status st;
+    if (an.present && an.rest_empty && rt->id == AT_ROUTE_ADMIN_PROVIDER_PATCH) {
+        st = at_store_provider_networks_set(srv->store, c.name, an.cidrs, &e);
+        if (at_is_ok(st)) {
+            st = at_admin_provider_show(srv->store, c.name, &doc, &e);
+        }
+    } else {
+        st = admin_run(srv, rt, &c, an.present ? an.rest : body, an.present ? an.rest_len : body_len,
+                       &doc, &status, &e);
+        if (at_is_ok(st) && an.present) {
+            st = at_store_provider_networks_set(srv->store, c.name, an.cidrs, &e);
+        }
+    }
+    at_admin_net_clear(&an);
+    if (at_is_ok(st) && doc != NULL && rt->id != AT_ROUTE_ADMIN_PROVIDER_DELETE) {
+        at_admin_net_decorate(srv, doc);
+    }
+    if (!at_is_ok(st)) {
+        json_decref(doc);
         const char *code = at_admin_error_code(&e);
         at_resp_error(out, at_admin_http_status(&e), code,
                       e.msg[0] != '\0' ? e.msg : at_code_name(e.code), NULL);

@@ -66,5 +66,19 @@ struct at_routes_attest_audit {
     struct at_attest_result *res; /* evidence_sha256, policy_hash, jti; or NULL */
 };
 void at_routes_audit_attest(const struct at_routes_attest_audit *a);
+/* routes_admin_net.c: a provider's allowed_networks in the admin API. */
+struct at_admin_net {
+    bool present;     /* the body had "allowed_networks" */
+    char *cidrs;      /* the list to store, NULL = clear */
+    char *rest;       /* the body without it (JSON), for the service */
+    size_t rest_len;
+    bool rest_empty;  /* nothing else in the body */
+};
+/* false with a 400 in `out` (bad CIDR list); unparsable bodies pass through. */
+bool at_admin_net_split(const char *body, size_t len, struct at_admin_net *n,
+                        struct at_response *out);
+void at_admin_net_clear(struct at_admin_net *n);
+/* Add "allowed_networks" to a provider object or to each of {"value": [...]}. */
+void at_admin_net_decorate(struct at_server *srv, json_t *doc);
 
 #endif

@@ -6,6 +6,7 @@
 #include "base/timeutil.h"
 #include "monitor/audit.h"
 #include "server/http.h"
+#include "server/net.h"
 #include "server/routes_int.h"
 
 #include <string.h>
@@ -91,6 +92,9 @@ void at_routes_manage_handle(struct at_server *srv, struct MHD_Connection *conn,
         return;
     }
     memcpy(provider_out, provider, sizeof(provider));
+    if (!at_net_provider_gate(srv, conn, provider, req_id, out)) {
+        return;
+    }
     if (!at_routes_permitted(srv, &who, provider, mo.action, provider, opname, req_id, out)) {
         return;
     }

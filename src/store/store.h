@@ -86,6 +86,15 @@ AT_NODISCARD at_status at_store_provider_set_require_token(struct at_store *s, c
                                                            bool require, struct at_err *e);
 AT_NODISCARD at_status at_store_provider_require_token(struct at_store *s, const char *name,
                                                        bool *out, struct at_err *e);
+/*
+ * The provider's own allowed_networks (store_sqlite_provider_net.c): a CIDR list as
+ * text (validated by the caller), or NULL/"" for no narrowing. set bumps the version;
+ * both fail with AT_E_NOT_FOUND if the provider is absent. *out is heap (free) or NULL.
+ */
+AT_NODISCARD at_status at_store_provider_networks_set(struct at_store *s, const char *name,
+                                                      const char *cidrs, struct at_err *e);
+AT_NODISCARD at_status at_store_provider_networks_get(struct at_store *s, const char *name,
+                                                      char **out, struct at_err *e);
 /* Free a string array returned by at_store_provider_list / at_store_policy_list. */
 void at_store_strings_free(char **v, size_t count);
 

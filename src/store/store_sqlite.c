@@ -327,6 +327,9 @@ static const char *const migrations[] = {
      " qe_identity, qe_identity_sig, pck_cert_chain, digest, updated_at FROM collateral;"
      "DROP TABLE collateral;"
      "ALTER TABLE collateral_sealed RENAME TO collateral;"),
+    /* 6: network access: per-provider allowed_networks CIDR list (store_sqlite_provider_net.c) */
+    ("ALTER TABLE providers ADD COLUMN allowed_networks TEXT NULL"
+     " CHECK (allowed_networks IS NULL OR length(allowed_networks) <= 4096);"),
 };
 #define N_MIGRATIONS ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
 

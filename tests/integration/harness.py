@@ -39,6 +39,10 @@ if not os.environ.get("ATTESTD_KEK"):
     os.environ["ATTESTD_KEK"] = os.urandom(32).hex()
 
 READY_RE = re.compile(r"attestd: listening on https://([^\s:/]+|\[[^\]]+\]):(\d+)")
+# "attestd: info: listener N: https://HOST:PORT roles=R[ mtls]" (or http+unix://PATH), logged
+# for every listener before the first READY_RE line.
+LISTENER_RE = re.compile(r"listener \d+: (https://([^\s:/]+|\[[^\]]+\]):(\d+)|http\+unix://(\S+))"
+                         r" roles=(\S+)")
 
 
 def b64url(data):
@@ -103,12 +107,16 @@ def read(path, mode="rb"):
 class Daemon:
     """One attestd process; stderr is collected for diagnostics."""
 
-    def __init__(self, build_dir, data_dir, config=None, fixed_time=None, extra=None):
+    def __init__(self, build_dir, data_dir, config=None, fixed_time=None, extra=None,
+                 listen="127.0.0.1:0"):
+        """listen=None leaves the listeners to the config file's `listener` lines."""
         self.exe = binary(build_dir, "attestd")
         if self.exe is None:
             raise RuntimeError("attestd not built in %s" % build_dir)
         self.data_dir = data_dir
-        self.cmd = [self.exe, "--listen", "127.0.0.1:0", "--data-dir", data_dir]
+        self.cmd = [self.exe, "--data-dir", data_dir]
+        if listen is not None:
+            self.cmd += ["--listen", listen]
         if config:
             self.cmd += ["--config", config]
         if fixed_time is not None:
@@ -121,6 +129,8 @@ class Daemon:
         self.log_path = None
         self.proc = None
         self.port = None
+        self.ports = {}  # role -> TCP port of the first listener with that role
+        self.unix = {}   # role -> Unix socket path
         self.lines = []
         self._ready = threading.Event()
         self._lock = threading.Lock()
@@ -144,6 +154,13 @@ class Daemon:
             line = raw.decode("utf-8", errors="replace").rstrip("\n")
             with self._lock:
                 self.lines.append(line)
+            lm = LISTENER_RE.search(line)
+            if lm and not self._ready.is_set():
+                for role in lm.group(5).split(","):
+                    if lm.group(4):
+                        self.unix.setdefault(role, lm.group(4))
+                    else:
+                        self.ports.setdefault(role, int(lm.group(3)))
             m = READY_RE.search(line)
             if m and not self._ready.is_set():
                 self.port = int(m.group(2))
@@ -187,6 +204,8 @@ class Daemon:
         rc = self.stop()
         self.proc = None
         self.port = None
+        self.ports = {}
+        self.unix = {}
         self._ready = threading.Event()
         self.start(timeout)
         return rc
@@ -226,18 +245,22 @@ class Response:
 class Client:
     """HTTPS client verifying the server certificate against `ca` for host `localhost`."""
 
-    def __init__(self, port, ca, host="localhost", timeout=30):
+    def __init__(self, port, ca, host="localhost", timeout=30, source=None, cert=None):
+        """source: local address to bind (e.g. "127.0.0.2"); cert: (cert.pem, key.pem)."""
         self.port = port
         self.host = host
         self.timeout = timeout
+        self.source = (source, 0) if source else None
         self.ctx = ssl.create_default_context(cafile=ca)
         self.ctx.check_hostname = True
         self.ctx.verify_mode = ssl.CERT_REQUIRED
+        if cert:
+            self.ctx.load_cert_chain(cert[0], cert[1])
         self.base = "https://%s:%d" % (host, port)
 
     def connection(self):
         return http.client.HTTPSConnection(self.host, self.port, context=self.ctx,
-                                           timeout=self.timeout)
+                                           timeout=self.timeout, source_address=self.source)
 
     def request(self, method, path, body=None, headers=None, conn=None):
         own = conn is None
@@ -263,6 +286,32 @@ class Client:
 
     def post(self, path, body, **kw):
         return self.request("POST", path, body=body, **kw)
+
+
+class UnixConnection(http.client.HTTPConnection):
+    """Plain HTTP over a Unix socket (attestd's `listener = unix:PATH ...`)."""
+
+    def __init__(self, path, timeout=30):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        import socket
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.unix_path)
+
+
+class UnixClient(Client):
+    """Client over a Unix socket: same request helpers, no TLS."""
+
+    def __init__(self, path, timeout=30):
+        self.path = path
+        self.timeout = timeout
+        self.base = "http+unix://" + path
+
+    def connection(self):
+        return UnixConnection(self.path, self.timeout)
 
 
 def attestctl(build_dir, data_dir, *args, check=True):

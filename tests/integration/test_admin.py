@@ -200,7 +200,8 @@ def run_lifecycle(res, api, admin, signer):
               o.get("require_token_for_attestation") is False and
               isinstance(o.get("kid"), str) and o.get("created_at", "").endswith("Z") and
               set(o) == {"name", "mode", "alg", "kid", "created_at", "signer_certificates",
-                         "require_token_for_attestation"}, repr(r))
+                         "require_token_for_attestation", "allowed_networks"}
+              and o.get("allowed_networks") is None, repr(r))
     r2 = api.call("GET", "/admin/providers/iso1", token=admin)
     res.check("show isolated = created", r2.status == 200 and r2.json == o, repr(r2))
     r = api.call("GET", "/admin/providers", token=admin)

@@ -679,9 +679,10 @@ static void test_reopen_persists(void **state)
     EXPECT_CODE(at_store_signer_list(f->s, "persist", &ders, &lens, &n, &ee_), AT_OK);
     assert_int_equal(n, 1);
     at_store_signers_free(ders, lens, n);
-    /* Reopening does not re-run migrations: the schema stays at version 5 (role assignments,
-       require_token_for_attestation, the audit chain head, then encryption at rest). */
-    assert_int_equal(count_rows(f->dir, "SELECT version FROM schema_version"), 5);
+    /* Reopening does not re-run migrations: the schema stays at version 6 (role assignments,
+       require_token_for_attestation, the audit chain head, encryption at rest, then
+       provider allowed_networks). */
+    assert_int_equal(count_rows(f->dir, "SELECT version FROM schema_version"), 6);
 }
 
 /* ------------------------------------------------------------ concurrency */
