@@ -208,6 +208,15 @@ static at_status collect_provider(struct at_store *s, const char *name, json_t *
         r = put(po, "require_token", json_boolean(p.require_token_for_attestation), e);
     }
     if (at_is_ok(r)) {
+        /* The provider's own network narrowing (issue 6), null when there is none. */
+        char *nets = NULL;
+        r = at_store_provider_networks_get(s, name, &nets, e);
+        if (at_is_ok(r)) {
+            r = put(po, "allowed_networks", nets != NULL ? json_string(nets) : json_null(), e);
+        }
+        free(nets);
+    }
+    if (at_is_ok(r)) {
         r = put(po, "signing_key", b64_string(p.signing_key, p.signing_key_len), e);
     }
     if (at_is_ok(r)) {
@@ -500,6 +509,15 @@ static at_status check_provider(const json_t *p, const char *path, struct at_bac
     AT_TRY(want_int(p, "created_at", path, 0, (json_int_t)253402300799, &v, e));
     if (!json_is_boolean(json_object_get(p, "require_token"))) {
         SCHEMA_FAIL(e, path, "\"require_token\" must be a boolean");
+    }
+    /* Optional (backups made before issue 6 lack it): a CIDR list or null. */
+    const json_t *nets = json_object_get(p, "allowed_networks");
+    if (nets != NULL && !json_is_null(nets) &&
+        (!json_is_string(nets) || json_string_length(nets) == 0 ||
+         json_string_length(nets) > 4096 ||
+         strspn(json_string_value(nets), "0123456789abcdefABCDEF.:/, ") !=
+             json_string_length(nets))) {
+        SCHEMA_FAIL(e, path, "\"allowed_networks\" must be a CIDR list or null");
     }
     AT_TRY(want_b64(json_object_get(p, "signing_key"), path, "signing_key", true, NULL, NULL, e));
     AT_TRY(want_cert(json_object_get(p, "signing_cert"), path, "signing_cert", e));

@@ -234,6 +234,10 @@ static at_status apply_provider(struct at_store *s, const json_t *jp, struct at_
         r = at_store_provider_create(s, &p, e);
     }
     at_provider_clear(&p);
+    const char *nets = json_string_value(json_object_get(jp, "allowed_networks"));
+    if (at_is_ok(r) && nets != NULL) {
+        r = at_store_provider_networks_set(s, name, nets, e);
+    }
     const json_t *pols = json_object_get(jp, "policies");
     for (size_t i = 0; at_is_ok(r) && i < json_array_size(pols); i++) {
         const json_t *pol = json_array_get(pols, i);
@@ -326,6 +330,9 @@ static const json_t *find_by(const json_t *arr, const char *k1, const char *v1, 
 static bool str_member_eq(const json_t *a, const json_t *b, const char *key)
 {
     const json_t *x = json_object_get(a, key), *y = json_object_get(b, key);
+    if ((x == NULL || json_is_null(x)) && (y == NULL || json_is_null(y))) {
+        return true; /* absent (an older backup) and null both mean "none" */
+    }
     if (json_is_string(x) && json_is_string(y)) {
         return json_string_length(x) == json_string_length(y) &&
                at_ct_equal(json_string_value(x), json_string_value(y), json_string_length(x));
@@ -417,7 +424,7 @@ static void diff_providers(FILE *f, const json_t *cur, const json_t *bak, struct
 {
     static const char *const fields[] = {"mode",          "alg",         "token_lifetime_s",
                                          "require_token", "signing_key", "signing_cert",
-                                         "created_at"};
+                                         "created_at",    "allowed_networks"};
     const json_t *cps = json_object_get(cur, "providers"), *bps = json_object_get(bak, "providers");
     size_t i;
     const json_t *p;

@@ -29,7 +29,8 @@ struct tdesc {
 };
 
 static const struct tdesc tables[] = {
-    {"providers", {"name"}, 1, {"signing_key", "signing_cert"}, 2, -1, NULL, false},
+    {"providers", {"name"}, 1, {"signing_key", "signing_cert", "allowed_networks"}, 3, -1, NULL,
+     false},
     {"policies", {"provider", "type"}, 2, {"text", "jws"}, 2, -1, NULL, false},
     {"signer_certs", {"provider", "sha256"}, 2, {"der"}, 1, 1, AT_INDEX_SIGNER, false},
     {"collateral",

@@ -328,8 +328,7 @@ static const char *const migrations[] = {
      "DROP TABLE collateral;"
      "ALTER TABLE collateral_sealed RENAME TO collateral;"),
     /* 6: network access: per-provider allowed_networks CIDR list (store_sqlite_provider_net.c) */
-    ("ALTER TABLE providers ADD COLUMN allowed_networks TEXT NULL"
-     " CHECK (allowed_networks IS NULL OR length(allowed_networks) <= 4096);"),
+    "ALTER TABLE providers ADD COLUMN allowed_networks BLOB NULL;", /* sealed (store_crypt.c) */
 };
 #define N_MIGRATIONS ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -1,8 +1,11 @@
 /*
  * The SQLite store: a provider's allowed_networks (issue 6), a CIDR list that narrows
  * the daemon-wide network access for that provider's routes. The column is added by
- * the "network access" migration in store_sqlite.c; NULL means no narrowing.
+ * the "network access" migration in store_sqlite.c; NULL means no narrowing. The list
+ * is sealed like every content column (store_crypt.h: it maps a tenant's network).
  */
+#include "base/secure.h"
+#include "store/store_crypt.h"
 #include "store/store_sqlite_int.h"
 
 #include <stdlib.h>
@@ -16,16 +19,23 @@ struct net_args {
 static at_status net_update(struct at_store *s, const void *arg, struct at_err *e)
 {
     const struct net_args *a = arg;
-    sqlite3_stmt *st;
-    AT_TRY(at_sql_prep(s,
-                       "UPDATE providers SET allowed_networks = ?, version = version + 1"
-                       " WHERE name = ?",
-                       &st, e));
-    at_status r;
-    if (a->cidrs == NULL || a->cidrs[0] == '\0') {
-        r = sqlite3_bind_null(st, 1) == SQLITE_OK ? at_ok() : at_sql_err(s, e, "bind");
-    } else {
-        r = at_sql_bind_text(s, st, 1, a->cidrs, e);
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    bool clear = a->cidrs == NULL || a->cidrs[0] == '\0';
+    if (!clear) {
+        struct at_aad aad;
+        at_aad_text(&aad, "providers", "allowed_networks", a->name, NULL, NULL);
+        AT_TRY(at_crypt_seal(s, &aad, (const uint8_t *)a->cidrs, strlen(a->cidrs), &sealed,
+                             &sealed_len, e));
+    }
+    sqlite3_stmt *st = NULL;
+    at_status r = at_sql_prep(s,
+                              "UPDATE providers SET allowed_networks = ?, version = version + 1"
+                              " WHERE name = ?",
+                              &st, e);
+    if (at_is_ok(r)) {
+        r = clear ? (sqlite3_bind_null(st, 1) == SQLITE_OK ? at_ok() : at_sql_err(s, e, "bind"))
+                  : at_sql_bind_blob(s, st, 1, sealed, sealed_len, e);
     }
     if (at_is_ok(r)) {
         r = at_sql_bind_text(s, st, 2, a->name, e);
@@ -34,6 +44,7 @@ static at_status net_update(struct at_store *s, const void *arg, struct at_err *
         r = at_sql_step_done(s, st, "set allowed_networks", e);
     }
     sqlite3_finalize(st);
+    free(sealed);
     AT_TRY(r);
     AT_ENSURE(sqlite3_changes(s->db) > 0, e, AT_E_NOT_FOUND, "provider", "provider '%s' not found",
               a->name);
@@ -67,12 +78,14 @@ at_status at_store_provider_networks_get(struct at_store *s, const char *name, c
     if (at_is_ok(r)) {
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
-            const unsigned char *t = sqlite3_column_text(st, 0);
-            if (t != NULL) {
-                v = strdup((const char *)t);
-                if (v == NULL) {
-                    r = at_fail_(e, AT_E_NOMEM, "provider_networks", __FILE__, __LINE__,
-                                 "out of memory");
+            if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+                struct at_aad aad;
+                at_aad_text(&aad, "providers", "allowed_networks", name, NULL, NULL);
+                uint8_t *t = NULL;
+                size_t tl = 0;
+                r = at_crypt_column(s, st, 0, &aad, &t, &tl, e);
+                if (at_is_ok(r)) {
+                    v = (char *)t;
                 }
             }
         } else if (rc == SQLITE_DONE) {

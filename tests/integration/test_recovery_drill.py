@@ -193,6 +193,12 @@ def drill(res, build, work):
                   ok and h == token_hash(body), r)
         upload_hash[(prefix, typ)] = h
 
+    nets = "127.0.0.0/8, 10.20.0.0/16"
+    r = api.c.request("PATCH", "/admin/providers/tenant-a", body=json.dumps(
+        {"allowed_networks": nets}).encode(), headers={"Content-Type": "application/json",
+                                                       "Authorization": "Bearer " + api.tok})
+    res.eq("1. PATCH tenant-a allowed_networks -> 200", r.status, 200)
+
     # ---- 2. use it
     prefixes = ["", "/providers/tenant-a", "/providers/iso"]
     tokens, certs_before, phash_before, jws_before = {}, {}, {}, {}
@@ -288,6 +294,10 @@ def drill(res, build, work):
                    api2.get_policy(p, "SgxEnclave"), jws_before[p])
         res.eq("9. role assignments are back", ctl(build, data, "role", "list").stdout,
                roles_before)
+        r = api2.c.request("GET", "/admin/providers/tenant-a",
+                           headers={"Authorization": "Bearer " + api2.tok})
+        res.eq("9. tenant-a's allowed_networks are back",
+               r.json.get("allowed_networks") if r.status == 200 else r.status, nets)
         if sched:
             r = ctl(build, data, "backup", "restore", sched_copy, "--key-file", key, "--dry-run")
             res.eq("9. the scheduled backup matches the restored store",

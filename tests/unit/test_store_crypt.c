@@ -172,6 +172,8 @@ static void make_collateral(struct at_dcap_collateral *c)
     memset(c->qe_identity_sig, 0x6b, 64);
 }
 
+#define NETS_MARK "203.0.113.77/32, 2001:db8:77::/48"
+
 static const uint8_t FMSPC[6] = {0x00, 0xa0, 0x67, 0x11, 0x00, 0x00};
 
 /* Fill the store with one record of every kind, each holding a marker. */
@@ -201,6 +203,7 @@ static void populate(struct at_store *s)
     make_collateral(&c);
     EXPECT_CODE(at_store_collateral_put(s, "sgx", FMSPC, "platform", &c, &ee_), AT_OK);
     at_dcap_collateral_clear(&c);
+    EXPECT_CODE(at_store_provider_networks_set(s, "tenant-a", NETS_MARK, &ee_), AT_OK);
 }
 
 /* Every record populate() wrote reads back exactly. */
@@ -252,6 +255,13 @@ static void expect_all(struct at_store *s)
     assert_int_equal(c.qe_identity_sig[0], 0x6b);
     assert_null(c.pck_cert_chain);
     at_dcap_collateral_clear(&c);
+    char *nets = NULL;
+    EXPECT_CODE(at_store_provider_networks_get(s, "tenant-a", &nets, &ee_), AT_OK);
+    assert_non_null(nets);
+    assert_string_equal(nets, NETS_MARK);
+    free(nets);
+    EXPECT_CODE(at_store_provider_networks_get(s, "tenant-b", &nets, &ee_), AT_OK);
+    assert_null(nets);
 }
 
 /* Does the file contain the bytes? (missing file: no) */
@@ -273,7 +283,8 @@ static bool file_has(const char *path, const void *needle, size_t n)
 static void expect_no_markers(const char *path)
 {
     const char *marks[] = {KEY_MARK,       CERT_MARK, POLICY_MARK, JWS_MARK,  SIGNER_MARK,
-                           PRINCIPAL_MARK, COLL_MARK, "MIIBpem",   "tenant.example"};
+                           PRINCIPAL_MARK, COLL_MARK, "MIIBpem",   "tenant.example",
+                           NETS_MARK};
     for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
         if (file_has(path, marks[i], strlen(marks[i]))) {
             print_error("%s contains plaintext '%s'\n", path, marks[i]);
@@ -416,6 +427,13 @@ static void test_moved_ciphertext_fails(void **state)
     struct at_dcap_collateral c;
     EXPECT_ERR(at_store_collateral_get(f->s, "sgx", FMSPC, "platform", &c, &e), AT_E_CRYPTO, &e);
     assert_non_null(strstr(e.msg, "collateral.pck_crl"));
+    /* A provider's network list moved onto another provider. */
+    raw_exec(f, "UPDATE providers SET allowed_networks = (SELECT allowed_networks FROM providers"
+                " WHERE name = 'tenant-a') WHERE name = 'tenant-b'");
+    char *nets = NULL;
+    EXPECT_ERR(at_store_provider_networks_get(f->s, "tenant-b", &nets, &e), AT_E_CRYPTO, &e);
+    assert_non_null(strstr(e.msg, "providers.allowed_networks"));
+    assert_null(nets);
 }
 
 static void test_tampered_ciphertext_fails(void **state)
