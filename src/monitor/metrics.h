@@ -81,6 +81,9 @@ void at_metrics_webhook_outcome(const char *outcome);
 
 /* attestd_backup_last_success_timestamp_seconds comes from `fn` (0 = never; NULL: absent). */
 void at_metrics_set_backup_source(int64_t (*fn)(void));
+/* Network controls (src/server): a connection refused before TLS; a request answered 429. */
+void at_metrics_connection_refused(void);
+void at_metrics_request_throttled(void);
 
 /* Collateral expiry gauge (tee, FMSPC hex, CA → earliest nextUpdate, Unix seconds). */
 struct at_collateral_expiry {

@@ -22,7 +22,7 @@ static struct {
     struct at_metrics_registry *reg;
     struct at_metric *build_info, *start_time, *http_requests, *http_duration, *attestations,
         *authn_failures, *authz_failures, *policy_changes, *signer_changes, *role_changes,
-        *collateral, *backup, *alerts, *webhook;
+        *collateral, *backup, *alerts, *webhook, *conn_refused, *throttled;
     bool attached;
 } G;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -106,6 +106,14 @@ static void init_once(void)
                     "Alert webhook delivery attempts by outcome (delivered, retry, gave_up, "
                     "dropped).",
                     1, l_outcome, 8);
+    G.conn_refused = def(AT_METRIC_COUNTER, "attestd_connections_refused_total",
+                         "Connections closed before the TLS handshake by the network access "
+                         "policy (public_network_access, allowed_networks).",
+                         0, NULL, 2);
+    G.throttled = def(AT_METRIC_COUNTER, "attestd_requests_throttled_total",
+                      "Requests answered 429 by a rate limit or the authentication-failure "
+                      "throttle.",
+                      0, NULL, 2);
     const char *v[] = {ATTESTD_VERSION};
     at_metric_set(G.build_info, v, 1);
     at_metric_set(G.start_time, NULL, (double)time(NULL));
@@ -285,6 +293,20 @@ void at_metrics_webhook_outcome(const char *outcome)
     if (at_metrics_global() != NULL) {
         const char *v[] = {outcome};
         at_metric_add(G.webhook, v, 1);
+    }
+}
+
+void at_metrics_connection_refused(void)
+{
+    if (at_metrics_global() != NULL) {
+        at_metric_add(G.conn_refused, NULL, 1);
+    }
+}
+
+void at_metrics_request_throttled(void)
+{
+    if (at_metrics_global() != NULL) {
+        at_metric_add(G.throttled, NULL, 1);
     }
 }
 

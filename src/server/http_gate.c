@@ -5,6 +5,7 @@
  * answer of a listener carries (HSTS on HTTPS, Retry-After on 429).
  */
 #include "monitor/audit.h"
+#include "monitor/metrics.h"
 #include "server/net.h"
 
 #include <stdio.h>
@@ -87,6 +88,7 @@ bool at_http_extra_headers(const struct at_listener *ls, struct MHD_Response *re
     }
     if (r->status == 429 && ls != NULL) {
         atomic_fetch_add(&ls->srv->net->throttled, 1ul); /* every 429, whoever made it */
+        at_metrics_request_throttled();
     }
     if (r->retry_after > 0) {
         char v[16];

@@ -6,6 +6,7 @@
  */
 #include "base/fileio.h"
 #include "monitor/audit.h"
+#include "monitor/metrics.h"
 #include "server/net.h"
 
 #include <errno.h>
@@ -42,6 +43,7 @@ static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, soc
     }
     struct at_net *net = srv->net;
     atomic_fetch_add(&net->refused, 1ul);
+    at_metrics_connection_refused();
     /* Log and audit at most once a minute per source: a flood cannot fill either. */
     if (at_limits_once_per(net->limits, 'r', &ip, REFUSED_LOG_PERIOD_S)) {
         char src[64];

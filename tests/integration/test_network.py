@@ -103,6 +103,15 @@ class Env:
             d.stop()
 
 
+def metric_value(client, name):
+    """The value of an unlabelled metric in GET /metrics, or None."""
+    r = client.get("/metrics")
+    for ln in r.body.decode().splitlines() if r.status == 200 else []:
+        if ln.startswith(name + " "):
+            return float(ln.split()[1])
+    return None
+
+
 def count(d, needle):
     return sum(1 for ln in d.log().splitlines() if needle in ln)
 
@@ -124,6 +133,8 @@ def test_source_policy(env, R):
     c3 = harness.Client(d.port, d.ca, source="127.0.0.3")
     R.check("acl: 127.0.0.3 (still loopback, not declared public) is served",
             c3.get("/certs").status == 200)
+    m = metric_value(c3, "attestd_connections_refused_total")
+    R.check("acl: /metrics counts the 3 refused connections", m == 3, str(m))
 
     # A provider's own allowed_networks narrows access to that provider only.
     owner = {"Authorization": "Bearer " + env.idp.token(OWNER, sub="net-owner")}
@@ -314,6 +325,10 @@ def test_limits(env, R):
     codes = [u.get("/no/such/path", conn=uconn).status for _ in range(13)]
     R.check("limits: unknown paths count too (10 x 404, then 429)",
             codes[:10] == [404] * 10 and codes[10] == 429 and codes.count(429) >= 2, str(codes))
+    m = metric_value(harness.Client(d.port, d.ca, source="127.0.0.12"),
+                     "attestd_requests_throttled_total")
+    R.check("limits: /metrics counts every 429 so far", m == len(limited) + codes.count(429),
+            "%s != %d + %d" % (m, len(limited), codes.count(429)))
 
     # Authentication failures: 3 bad tokens from 127.0.0.7, then even a good one gets 429.
     a = harness.Client(d.port, d.ca, source="127.0.0.7")
