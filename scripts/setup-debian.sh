@@ -9,7 +9,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config clang libclang-rt-14-dev \
   libssl-dev libjansson-dev libcmocka-dev libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libgnutls28-dev \
   openssl python3 ca-certificates git curl wrk \
-  prometheus testssl.sh bsdextrautils iproute2 >/dev/null
+  prometheus testssl.sh >/dev/null
 # The SDK compatibility test runs the official @azure/attestation client on Node.js;
 # use the machine's Node if it has one, else Debian's.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
