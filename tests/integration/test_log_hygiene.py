@@ -14,8 +14,9 @@
 2. Every file in BUILD/test-logs/ (every daemon any integration test started through
    harness.Daemon in this build directory, before this test ran) is searched for
    "PRIVATE KEY", an "Authorization"/"Bearer <token>" value and any compact JWS with a
-   signature (eyJ...eyJ...sig). This part covers whatever ran before it: run it last (or
-   after the rest of the suite) for full coverage.
+   signature (eyJ...eyJ...sig). It covers whatever ran before it; under ctest it runs
+   last (CMakeLists.txt makes it DEPEND on every other test), so `make test` scans the
+   logs of the whole suite.
 
 Prints one line per check, then "N passed, M failed"; exits non-zero on any failure.
 """
