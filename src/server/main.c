@@ -342,6 +342,7 @@ static int run(const struct at_config *cfg, const char *config_path)
     at_err_init(&e);
     int rc = 1;
     struct at_store *store = NULL;
+    struct at_store *audit_store = NULL; /* the audit writer's own connection */
     struct at_service *svc = NULL;
     struct at_auth *auth = NULL;
     uint8_t *cert = NULL, *key = NULL;
@@ -382,6 +383,11 @@ static int run(const struct at_config *cfg, const char *config_path)
         goto out;
     }
     at_status ks = at_store_open(cfg->data_dir, &kek, &store, &e);
+    /* The audit writer stores its chain head through a connection of its own: a head
+       write (a synchronous=FULL commit) must not hold the handle requests read through. */
+    if (at_is_ok(ks) && cfg->audit_file != NULL) {
+        ks = at_store_open(cfg->data_dir, &kek, &audit_store, &e);
+    }
     at_kek_clear(&kek);
     if (!at_is_ok(ks)) {
         print_err("store", &e);
@@ -391,7 +397,7 @@ static int run(const struct at_config *cfg, const char *config_path)
     struct at_audit_config acfg = {.file = cfg->audit_file,
                                    .fsync = cfg->audit_fsync,
                                    .syslog = cfg->audit_syslog,
-                                   .store = store};
+                                   .store = audit_store != NULL ? audit_store : store};
     if (!at_is_ok(at_audit_start(&acfg, &e))) {
         print_err("audit", &e);
         goto out;
@@ -514,6 +520,9 @@ out:
     at_audit_stop();
     at_auth_free(auth);
     at_service_free(svc);
+    if (audit_store != NULL) {
+        at_store_close(audit_store);
+    }
     if (store != NULL) {
         at_store_close(store);
     }

@@ -166,7 +166,13 @@ at_status at_sql_write_tx(struct at_store *s, at_sql_write_fn fn, const void *ar
         r = at_crypt_sync(s, e); /* another process may have rotated the data key */
     }
     if (at_is_ok(r)) {
+        int before = sqlite3_total_changes(s->db);
         r = fn(s, arg, e);
+        /* Only a transaction that changed rows is a new configuration (opening a store
+           with nothing to migrate writes nothing, not even this counter). */
+        if (at_is_ok(r) && sqlite3_total_changes(s->db) != before) {
+            r = at_sql_exec(s, "UPDATE config_version SET v = v + 1 WHERE id = 1", e);
+        }
         if (at_is_ok(r)) {
             r = at_sql_exec(s, "COMMIT", e);
         }
@@ -329,6 +335,11 @@ static const char *const migrations[] = {
      "ALTER TABLE collateral_sealed RENAME TO collateral;"),
     /* 6: network access: per-provider allowed_networks CIDR list (store_sqlite_provider_net.c) */
     "ALTER TABLE providers ADD COLUMN allowed_networks BLOB NULL;", /* sealed (store_crypt.c) */
+    /* 7: the configuration version, bumped by every write transaction (at_sql_write_tx) and
+       read by at_store_generation: other processes' configuration changes are seen, the
+       audit chain head (written outside any write transaction) is not. */
+    ("CREATE TABLE config_version(id INTEGER PRIMARY KEY CHECK (id = 1), v INTEGER NOT NULL);"
+     "INSERT INTO config_version(id, v) VALUES (1, 1);"),
 };
 #define N_MIGRATIONS ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -459,7 +470,8 @@ at_status at_store_open(const char *dir, const struct at_kek *kek, struct at_sto
     }
     if (at_is_ok(r)) {
         at_sql_lock(s);
-        r = at_sql_query_int(s, "PRAGMA data_version", &s->data_version, e);
+        r = at_sql_query_int(s, "SELECT v FROM config_version WHERE id = 1", &s->config_version,
+                             e);
         at_sql_unlock(s);
     }
     if (!at_is_ok(r)) {
@@ -485,13 +497,15 @@ void at_store_close(struct at_store *s)
 uint64_t at_store_generation(struct at_store *s)
 {
     at_sql_lock(s);
-    /* Another connection's commit changes data_version; count it as one write. */
-    int64_t dv = 0;
+    /* Another connection's configuration write moves config_version; count it as one
+       write. (Not PRAGMA data_version: that also moves on the audit writer's chain-head
+       commits, which would invalidate every cache once per audit batch.) */
+    int64_t v = 0;
     struct at_err ignored;
     at_err_init(&ignored);
-    if (at_is_ok(at_sql_query_int(s, "PRAGMA data_version", &dv, &ignored)) &&
-        dv != s->data_version) {
-        s->data_version = dv;
+    if (at_is_ok(at_sql_query_int(s, "SELECT v FROM config_version WHERE id = 1", &v, &ignored)) &&
+        v != s->config_version) {
+        s->config_version = v;
         s->generation++;
     }
     uint64_t g = s->generation;

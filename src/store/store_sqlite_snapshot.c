@@ -92,9 +92,24 @@ at_status at_store_replace_from(struct at_store *s, const char *src_dir, struct 
     int rc = sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY, NULL);
     if (rc == SQLITE_OK) {
         at_sql_lock(s);
+        int64_t before = 0;
+        struct at_err ignored;
+        at_err_init(&ignored);
+        bool have = at_is_ok(
+            at_sql_query_int(s, "SELECT v FROM config_version WHERE id = 1", &before, &ignored));
         rc = copy_all(s->db, src);
         if (rc == SQLITE_OK) {
             s->generation++;
+            /* Other processes compare config_version: move it past both databases' values
+               so a restore is always seen as a change. */
+            sqlite3_stmt *st = NULL;
+            if (have && sqlite3_prepare_v2(s->db,
+                                           "UPDATE config_version SET v = v + ? WHERE id = 1", -1,
+                                           &st, NULL) == SQLITE_OK) {
+                sqlite3_bind_int64(st, 1, before + 1);
+                rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(s->db);
+            }
+            sqlite3_finalize(st);
         }
         at_sql_unlock(s);
     }

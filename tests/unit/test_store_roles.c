@@ -285,6 +285,7 @@ static void test_upgrade_from_v1(void **state)
                                   "DROP TABLE keyring;"
                                   "ALTER TABLE providers DROP COLUMN require_token;"
                                   "DROP TABLE audit_head;"
+                                  "DROP TABLE config_version;"
                                   "ALTER TABLE providers DROP COLUMN allowed_networks;"
                                   "UPDATE schema_version SET version = 1;",
                                   NULL, NULL, NULL),
