@@ -32,7 +32,8 @@ fuzz:
 
 bench: build
 	./scripts/run-bench.sh $(BUILD)
-	@if [ -x bench/bench_http.sh ]; then bench/bench_http.sh $(BUILD); fi
+	@if [ -x bench/bench_http.sh ]; then bench/bench_http.sh $(BUILD) && \
+		BENCH_AUDIT=1 bench/bench_http.sh $(BUILD); fi
 
 # Start attestd with its embedded defaults: https://127.0.0.1:8443, store and a
 # self-signed TLS certificate under ./run (curl --cacert run/tls/cert.pem ...).

@@ -14,6 +14,10 @@
 # `openssl speed -seconds 2 ecdsap256 rsa2048` in the same run: one attest costs at least
 # two ECDSA-P256 verifies (quote + QE report) and one RSA-2048 sign (the token) per core.
 # Prints {"bench":"http_attest_sgx","skipped":"..."} and exits 0 when wrk is absent.
+#
+# BENCH_AUDIT=1: the same with the chained audit log in a file (audit_file, audit_fsync =
+# always, one record per attestation); the line is "http_attest_sgx_audited" and carries
+# "audit_records" after `attestctl audit verify` accepted the whole file.
 set -u
 
 if [ $# -lt 1 ]; then
@@ -26,9 +30,11 @@ REPO=$(cd "$HERE/.." && pwd)
 THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNECTIONS:-8}
 DURATION=${BENCH_DURATION:-10}
+NAME=http_attest_sgx
+[ "${BENCH_AUDIT:-0}" = 1 ] && NAME=http_attest_sgx_audited
 
 skipped() {
-    printf '{"bench":"http_attest_sgx","skipped":"%s"}\n' "$1"
+    printf '{"bench":"%s","skipped":"%s"}\n' "$NAME" "$1"
     exit 0
 }
 command -v wrk >/dev/null 2>&1 || skipped "wrk not installed (Debian: apt-get install wrk)"
@@ -53,8 +59,15 @@ openssl speed -seconds 2 ecdsap256 rsa2048 >"$WORK/speed.txt" 2>/dev/null ||
 CORES=$(nproc)
 
 # 2. attestd.
+# One key-encryption key for this run's store, shared by attestd and attestctl below.
+ATTESTD_KEK=$(openssl rand -hex 32)
+export ATTESTD_KEK
+EXTRA=()
+if [ "$NAME" = http_attest_sgx_audited ]; then
+    EXTRA=(--config-line "audit_file = $WORK/audit.log" --config-line "audit_fsync = always")
+fi
 python3 -B "$REPO/tests/integration/harness.py" serve --build-dir "$BUILD" --workdir "$WORK/srv" \
-    >"$WORK/info.json" 2>"$WORK/harness.log" &
+    "${EXTRA[@]}" >"$WORK/info.json" 2>"$WORK/harness.log" &
 HARNESS_PID=$!
 for _ in $(seq 1 600); do
     [ -s "$WORK/info.json" ] && break
@@ -122,10 +135,22 @@ if [ "$WRK_RC" -ne 0 ] || ! grep -q '^BENCH_RESULT' "$WORK/wrk.txt"; then
     exit 1
 fi
 [ -n "${BENCH_VERBOSE:-}" ] && cat "$WORK/wrk.txt" >&2
+AUDIT_RECORDS=-1
+if [ "$NAME" = http_attest_sgx_audited ]; then
+    # The whole chain must verify (and end at the head in the store).
+    if ! "$BUILD/attestctl" --data-dir "$WORK/srv/data" audit verify "$WORK/audit.log" \
+        >"$WORK/verify.txt" 2>&1; then
+        echo "bench_http: audit verify failed:" >&2
+        cat "$WORK/verify.txt" >&2
+        exit 1
+    fi
+    AUDIT_RECORDS=$(sed -n 's/^audit ok: \([0-9]*\) records.*/\1/p' "$WORK/verify.txt")
+fi
 
-python3 - "$WORK/wrk.txt" "$WORK/speed.txt" "$CORES" "$THREADS" "$CONNS" "$HARNESS_RC" <<'EOF'
+python3 - "$WORK/wrk.txt" "$WORK/speed.txt" "$CORES" "$THREADS" "$CONNS" "$HARNESS_RC" \
+    "$NAME" "$AUDIT_RECORDS" <<'EOF'
 import json, re, sys
-wrk_txt, speed_txt, cores, threads, conns, harness_rc = sys.argv[1:7]
+wrk_txt, speed_txt, cores, threads, conns, harness_rc, name, audit_records = sys.argv[1:9]
 res = dict(kv.split("=") for kv in
            [l for l in open(wrk_txt) if l.startswith("BENCH_RESULT")][0].split()[1:])
 res = {k: int(v) for k, v in res.items()}
@@ -149,7 +174,7 @@ _, ec_verify = speed(r"256 bits ecdsa \(nistp256\)")
 floor = int(cores) / (2.0 / ec_verify + 1.0 / rsa_sign)
 ops = res["requests"] / (res["duration_us"] / 1e6) if res["duration_us"] else 0.0
 out = {
-    "bench": "http_attest_sgx",
+    "bench": name,
     "ops_per_s": round(ops, 1),
     "p50_ms": round(res["p50_us"] / 1000.0, 3),
     "p99_ms": round(res["p99_us"] / 1000.0, 3),
@@ -163,6 +188,8 @@ out = {
     "ecdsa_p256_verify_per_s": round(ec_verify, 1),
     "rsa2048_sign_per_s": round(rsa_sign, 1),
 }
+if int(audit_records) >= 0:
+    out["audit_records"] = int(audit_records)
 print(json.dumps(out, separators=(",", ":")))
 if res["non2xx"] or res["requests"] == 0 or harness_rc != "0":
     sys.stderr.write("bench_http: %d non-2xx responses, %d requests, attestd exit %s\n"

@@ -378,12 +378,17 @@ def serve_main(argv):
                          "the shared vectors folder (production root, --fixed-time = verify_at)")
     ap.add_argument("--stdin-eof", action="store_true",
                     help="also stop when stdin reaches EOF")
+    ap.add_argument("--config-line", action="append", default=[],
+                    help="append a `key = value` line to the daemon's config (repeatable)")
     a = ap.parse_args(argv)
     providers = [p for p in a.providers.split(",") if p]
     if a.vector:
         env = setup_vector(a.build_dir, a.workdir, a.vector)
     else:
         env = setup_synthetic(a.build_dir, a.workdir, providers)
+    if a.config_line:
+        with open(env["config"], "a") as f:
+            f.write("".join(line + "\n" for line in a.config_line))
     d = Daemon(a.build_dir, env["data_dir"], env["config"], env["fixed_time"])
     stop = threading.Event()
 
