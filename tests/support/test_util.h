@@ -23,6 +23,20 @@ char *tu_tempdir(char *buf, size_t cap, const char *prefix);
  * as links, never followed); 0, or -1 if any part could not be removed. */
 int tu_rm_tree(const char *path);
 
+/* cmocka assertion (the file includes cmocka.h): `call` returns an at_status whose code is
+ * `want`; on a mismatch the error message is printed first. The macro's error context is
+ * named ee_ so calls can pass &ee_. */
+#define TU_EXPECT_CODE(call, want)                                                                 \
+    do {                                                                                           \
+        struct at_err ee_;                                                                         \
+        at_err_init(&ee_);                                                                         \
+        at_status st_ = (call);                                                                    \
+        if (st_.code != (want)) {                                                                  \
+            print_error("%s: got %d (%s), want %d\n", #call, (int)st_.code, ee_.msg, (int)(want)); \
+        }                                                                                          \
+        assert_int_equal(st_.code, (want));                                                        \
+    } while (0)
+
 struct at_store;
 /* The store fixture of the store unit tests: a temp dir with a store opened in base/data. */
 struct tu_store_fx {
