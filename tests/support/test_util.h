@@ -25,8 +25,8 @@ int tu_rm_tree(const char *path);
 
 /* cmocka assertion (the file includes cmocka.h): `call` returns an at_status whose code is
  * `want`; on a mismatch the error message is printed first. The macro's error context is
- * named ee_ so calls can pass &ee_. */
-#define TU_EXPECT_CODE(call, want)                                                                 \
+ * named ee_ so calls can pass &ee_. (Unprefixed: the store tests' own name for it.) */
+#define EXPECT_CODE(call, want)                                                                    \
     do {                                                                                           \
         struct at_err ee_;                                                                         \
         at_err_init(&ee_);                                                                         \

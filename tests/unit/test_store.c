@@ -114,15 +114,15 @@ static void test_open_errors(void **state)
     assert_int_equal(mkdir(dir, 0700), 0);
     snprintf(path, sizeof(path), "%s/attestd.db", dir);
     assert_int_equal(mkdir(path, 0700), 0);
-    TU_EXPECT_CODE(at_store_open(dir, tu_kek(), &s2, &ee_), AT_E_IO);
+    EXPECT_CODE(at_store_open(dir, tu_kek(), &s2, &ee_), AT_E_IO);
     assert_null(s2);
     /* The data directory is a file. */
     snprintf(path, sizeof(path), "%s/file", f->base);
     FILE *fp = fopen(path, "w");
     assert_non_null(fp);
     fclose(fp);
-    TU_EXPECT_CODE(at_store_open(path, tu_kek(), &s2, &ee_), AT_E_IO);
-    TU_EXPECT_CODE(at_store_open("", tu_kek(), &s2, &ee_), AT_E_USAGE);
+    EXPECT_CODE(at_store_open(path, tu_kek(), &s2, &ee_), AT_E_IO);
+    EXPECT_CODE(at_store_open("", tu_kek(), &s2, &ee_), AT_E_USAGE);
 }
 
 /* A schema newer than the build is refused rather than misread. */
@@ -140,7 +140,7 @@ static void test_schema_version(void **state)
     assert_int_equal(sqlite3_exec(db, "UPDATE schema_version SET version = 99", NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
-    TU_EXPECT_CODE(at_store_open(f->dir, tu_kek(), &f->s, &ee_), AT_E_UNSUPPORTED);
+    EXPECT_CODE(at_store_open(f->dir, tu_kek(), &f->s, &ee_), AT_E_UNSUPPORTED);
     assert_null(f->s);
 }
 
@@ -151,13 +151,13 @@ static void test_provider_crud(void **state)
     struct tu_store_fx *f = *state;
     struct at_provider p;
     make_provider(&p, "tenant-b", AT_MODE_ISOLATED);
-    TU_EXPECT_CODE(at_store_provider_create(f->s, &p, &ee_), AT_OK);
-    TU_EXPECT_CODE(at_store_provider_create(f->s, &p, &ee_), AT_E_BAD_VALUE);
+    EXPECT_CODE(at_store_provider_create(f->s, &p, &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_create(f->s, &p, &ee_), AT_E_BAD_VALUE);
     create_provider(f->s, "tenant-a");
     create_provider(f->s, AT_PROVIDER_DEFAULT);
 
     struct at_provider g;
-    TU_EXPECT_CODE(at_store_provider_get(f->s, "tenant-b", &g, &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_get(f->s, "tenant-b", &g, &ee_), AT_OK);
     assert_string_equal(g.name, "tenant-b");
     assert_int_equal(g.mode, AT_MODE_ISOLATED);
     assert_string_equal(g.alg, "ES256");
@@ -176,35 +176,35 @@ static void test_provider_crud(void **state)
 
     char **names = NULL;
     size_t n = 0;
-    TU_EXPECT_CODE(at_store_provider_list(f->s, &names, &n, &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_list(f->s, &names, &n, &ee_), AT_OK);
     assert_int_equal(n, 3);
     assert_string_equal(names[0], "default");
     assert_string_equal(names[1], "tenant-a");
     assert_string_equal(names[2], "tenant-b");
     at_store_strings_free(names, n);
 
-    TU_EXPECT_CODE(at_store_provider_delete(f->s, "tenant-b", &ee_), AT_OK);
-    TU_EXPECT_CODE(at_store_provider_get(f->s, "tenant-b", &g, &ee_), AT_E_NOT_FOUND);
-    TU_EXPECT_CODE(at_store_provider_delete(f->s, "tenant-b", &ee_), AT_E_NOT_FOUND);
-    TU_EXPECT_CODE(at_store_provider_get(f->s, "nobody", &g, &ee_), AT_E_NOT_FOUND);
+    EXPECT_CODE(at_store_provider_delete(f->s, "tenant-b", &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_get(f->s, "tenant-b", &g, &ee_), AT_E_NOT_FOUND);
+    EXPECT_CODE(at_store_provider_delete(f->s, "tenant-b", &ee_), AT_E_NOT_FOUND);
+    EXPECT_CODE(at_store_provider_get(f->s, "nobody", &g, &ee_), AT_E_NOT_FOUND);
 
     /* Missing key material or a bad alg is refused. */
     struct at_provider q = p;
     snprintf(q.name, sizeof(q.name), "no-key");
     q.signing_key = NULL;
-    TU_EXPECT_CODE(at_store_provider_create(f->s, &q, &ee_), AT_E_BAD_VALUE);
+    EXPECT_CODE(at_store_provider_create(f->s, &q, &ee_), AT_E_BAD_VALUE);
     q = p;
     snprintf(q.name, sizeof(q.name), "bad-alg");
     snprintf(q.alg, sizeof(q.alg), "HS256");
-    TU_EXPECT_CODE(at_store_provider_create(f->s, &q, &ee_), AT_E_BAD_VALUE);
+    EXPECT_CODE(at_store_provider_create(f->s, &q, &ee_), AT_E_BAD_VALUE);
     at_provider_clear(&p);
 
     /* Default lifetime when none is given. */
     make_provider(&p, "lifetime", AT_MODE_AAD);
     p.token_lifetime_s = 0;
-    TU_EXPECT_CODE(at_store_provider_create(f->s, &p, &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_create(f->s, &p, &ee_), AT_OK);
     at_provider_clear(&p);
-    TU_EXPECT_CODE(at_store_provider_get(f->s, "lifetime", &g, &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_get(f->s, "lifetime", &g, &ee_), AT_OK);
     assert_int_equal(g.token_lifetime_s, 8 * 3600);
     at_provider_clear(&g);
 }
@@ -214,7 +214,7 @@ static void test_provider_list_empty(void **state)
     struct tu_store_fx *f = *state;
     char **names = (char **)1;
     size_t n = 99;
-    TU_EXPECT_CODE(at_store_provider_list(f->s, &names, &n, &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_list(f->s, &names, &n, &ee_), AT_OK);
     assert_int_equal(n, 0);
     at_store_strings_free(names, n);
 }
@@ -234,26 +234,26 @@ static void test_provider_names(void **state)
     struct at_provider p;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         make_provider(&p, bad[i], AT_MODE_AAD);
-        TU_EXPECT_CODE(at_store_provider_create(f->s, &p, &ee_), AT_E_BAD_VALUE);
+        EXPECT_CODE(at_store_provider_create(f->s, &p, &ee_), AT_E_BAD_VALUE);
         at_provider_clear(&p);
         struct at_provider g;
-        TU_EXPECT_CODE(at_store_provider_get(f->s, bad[i], &g, &ee_), AT_E_BAD_VALUE);
-        TU_EXPECT_CODE(at_store_provider_delete(f->s, bad[i], &ee_), AT_E_BAD_VALUE);
-        TU_EXPECT_CODE(at_store_policy_set(f->s, bad[i], "SgxEnclave", "x", 1, NULL, &ee_),
-                       AT_E_BAD_VALUE);
+        EXPECT_CODE(at_store_provider_get(f->s, bad[i], &g, &ee_), AT_E_BAD_VALUE);
+        EXPECT_CODE(at_store_provider_delete(f->s, bad[i], &ee_), AT_E_BAD_VALUE);
+        EXPECT_CODE(at_store_policy_set(f->s, bad[i], "SgxEnclave", "x", 1, NULL, &ee_),
+                    AT_E_BAD_VALUE);
     }
     /* 64 characters do not fit the struct either: check the store's own check directly. */
-    TU_EXPECT_CODE(at_store_provider_delete(f->s, over64, &ee_), AT_E_BAD_VALUE);
+    EXPECT_CODE(at_store_provider_delete(f->s, over64, &ee_), AT_E_BAD_VALUE);
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         make_provider(&p, good[i], AT_MODE_AAD);
-        TU_EXPECT_CODE(at_store_provider_create(f->s, &p, &ee_), AT_OK);
+        EXPECT_CODE(at_store_provider_create(f->s, &p, &ee_), AT_OK);
         at_provider_clear(&p);
     }
     make_provider(&p, max63, AT_MODE_AAD);
-    TU_EXPECT_CODE(at_store_provider_create(f->s, &p, &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_create(f->s, &p, &ee_), AT_OK);
     at_provider_clear(&p);
     struct at_provider g;
-    TU_EXPECT_CODE(at_store_provider_get(f->s, max63, &g, &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_get(f->s, max63, &g, &ee_), AT_OK);
     assert_string_equal(g.name, max63);
     at_provider_clear(&g);
 }
@@ -264,7 +264,7 @@ static void expect_policy(struct at_store *s, const char *prov, const char *type
                           size_t len, const char *jws)
 {
     struct at_policy_record r;
-    TU_EXPECT_CODE(at_store_policy_get(s, prov, type, &r, &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_get(s, prov, type, &r, &ee_), AT_OK);
     assert_int_equal(r.text_len, len);
     assert_memory_equal(r.text, text, len);
     assert_int_equal(r.text[len], 0);
@@ -288,33 +288,31 @@ static void test_policy_byte_exact(void **state)
     static const char utf8[] = "\xef\xbb\xbfversion=1.2;\t\n// caf\xc3\xa9 \xe2\x82\xac "
                                "\xf0\x9f\x94\x92  \nauthorizationrules{=>permit();};   ";
     static const char bin[] = "\x01\x02\x7f\x80\xfe\xff\r\r\n\n\x1b[0m";
-    TU_EXPECT_CODE(at_store_policy_set(f->s, "p", "SgxEnclave", crlf, strlen(crlf), NULL, &ee_),
-                   AT_OK);
+    EXPECT_CODE(at_store_policy_set(f->s, "p", "SgxEnclave", crlf, strlen(crlf), NULL, &ee_),
+                AT_OK);
     expect_policy(f->s, "p", "SgxEnclave", crlf, strlen(crlf), NULL);
-    TU_EXPECT_CODE(at_store_policy_set(f->s, "p", "TdxVm", utf8, strlen(utf8), "h.p.s", &ee_),
-                   AT_OK);
+    EXPECT_CODE(at_store_policy_set(f->s, "p", "TdxVm", utf8, strlen(utf8), "h.p.s", &ee_), AT_OK);
     expect_policy(f->s, "p", "TdxVm", utf8, strlen(utf8), "h.p.s");
-    TU_EXPECT_CODE(at_store_policy_set(f->s, "p", "OpenEnclave", bin, strlen(bin), NULL, &ee_),
-                   AT_OK);
+    EXPECT_CODE(at_store_policy_set(f->s, "p", "OpenEnclave", bin, strlen(bin), NULL, &ee_), AT_OK);
     expect_policy(f->s, "p", "OpenEnclave", bin, strlen(bin), NULL);
     /* Embedded NUL: still byte-exact (the length, not strlen, is the truth). */
     static const char nul[] = "a\0b\0";
-    TU_EXPECT_CODE(at_store_policy_set(f->s, "p", "SevSnpVm", nul, 4, NULL, &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_set(f->s, "p", "SevSnpVm", nul, 4, NULL, &ee_), AT_OK);
     expect_policy(f->s, "p", "SevSnpVm", nul, 4, NULL);
     /* Empty text round-trips as empty, not as absent. */
-    TU_EXPECT_CODE(at_store_policy_set(f->s, "p", "Tpm", "", 0, NULL, &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_set(f->s, "p", "Tpm", "", 0, NULL, &ee_), AT_OK);
     expect_policy(f->s, "p", "Tpm", "", 0, NULL);
 
     /* Replace: new text and jws (NULL clears it). */
-    TU_EXPECT_CODE(at_store_policy_set(f->s, "p", "TdxVm", crlf, strlen(crlf), NULL, &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_set(f->s, "p", "TdxVm", crlf, strlen(crlf), NULL, &ee_), AT_OK);
     expect_policy(f->s, "p", "TdxVm", crlf, strlen(crlf), NULL);
     /* Types are stored as given; the store does not fold case. */
     struct at_policy_record r;
-    TU_EXPECT_CODE(at_store_policy_get(f->s, "p", "sgxenclave", &r, &ee_), AT_E_NOT_FOUND);
+    EXPECT_CODE(at_store_policy_get(f->s, "p", "sgxenclave", &r, &ee_), AT_E_NOT_FOUND);
 
     char **types;
     size_t n;
-    TU_EXPECT_CODE(at_store_policy_list(f->s, "p", &types, &n, &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_list(f->s, "p", &types, &n, &ee_), AT_OK);
     assert_int_equal(n, 5);
     assert_string_equal(types[0], "OpenEnclave");
     assert_string_equal(types[4], "Tpm");
@@ -326,36 +324,35 @@ static void test_policy_reset_and_errors(void **state)
     struct tu_store_fx *f = *state;
     create_provider(f->s, "p");
     struct at_policy_record r;
-    TU_EXPECT_CODE(at_store_policy_get(f->s, "p", "SgxEnclave", &r, &ee_), AT_E_NOT_FOUND);
-    TU_EXPECT_CODE(at_store_policy_set(f->s, "p", "SgxEnclave", "x", 1, NULL, &ee_), AT_OK);
-    TU_EXPECT_CODE(at_store_policy_reset(f->s, "p", "SgxEnclave", &ee_), AT_OK);
-    TU_EXPECT_CODE(at_store_policy_get(f->s, "p", "SgxEnclave", &r, &ee_), AT_E_NOT_FOUND);
+    EXPECT_CODE(at_store_policy_get(f->s, "p", "SgxEnclave", &r, &ee_), AT_E_NOT_FOUND);
+    EXPECT_CODE(at_store_policy_set(f->s, "p", "SgxEnclave", "x", 1, NULL, &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_reset(f->s, "p", "SgxEnclave", &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_get(f->s, "p", "SgxEnclave", &r, &ee_), AT_E_NOT_FOUND);
     /* Reset to the default is idempotent... */
-    TU_EXPECT_CODE(at_store_policy_reset(f->s, "p", "SgxEnclave", &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_reset(f->s, "p", "SgxEnclave", &ee_), AT_OK);
     /* ...but the provider must exist. */
-    TU_EXPECT_CODE(at_store_policy_reset(f->s, "nobody", "SgxEnclave", &ee_), AT_E_NOT_FOUND);
-    TU_EXPECT_CODE(at_store_policy_set(f->s, "nobody", "SgxEnclave", "x", 1, NULL, &ee_),
-                   AT_E_NOT_FOUND);
-    TU_EXPECT_CODE(at_store_policy_get(f->s, "nobody", "SgxEnclave", &r, &ee_), AT_E_NOT_FOUND);
+    EXPECT_CODE(at_store_policy_reset(f->s, "nobody", "SgxEnclave", &ee_), AT_E_NOT_FOUND);
+    EXPECT_CODE(at_store_policy_set(f->s, "nobody", "SgxEnclave", "x", 1, NULL, &ee_),
+                AT_E_NOT_FOUND);
+    EXPECT_CODE(at_store_policy_get(f->s, "nobody", "SgxEnclave", &r, &ee_), AT_E_NOT_FOUND);
     char **types;
     size_t n;
-    TU_EXPECT_CODE(at_store_policy_list(f->s, "nobody", &types, &n, &ee_), AT_E_NOT_FOUND);
+    EXPECT_CODE(at_store_policy_list(f->s, "nobody", &types, &n, &ee_), AT_E_NOT_FOUND);
     /* Type names: letters and digits, 1..32. */
     static const char *const bad_types[] = {"", "Sgx Enclave", "Sgx'", "a;DROP TABLE policies",
                                             "abcdefghijabcdefghijabcdefghijabc"};
     for (size_t i = 0; i < sizeof(bad_types) / sizeof(bad_types[0]); i++) {
-        TU_EXPECT_CODE(at_store_policy_set(f->s, "p", bad_types[i], "x", 1, NULL, &ee_),
-                       AT_E_BAD_VALUE);
+        EXPECT_CODE(at_store_policy_set(f->s, "p", bad_types[i], "x", 1, NULL, &ee_),
+                    AT_E_BAD_VALUE);
     }
-    TU_EXPECT_CODE(at_store_policy_set(f->s, "p", NULL, "x", 1, NULL, &ee_), AT_E_BAD_VALUE);
-    TU_EXPECT_CODE(at_store_policy_set(f->s, "p", "SgxEnclave", NULL, 1, NULL, &ee_),
-                   AT_E_BAD_VALUE);
+    EXPECT_CODE(at_store_policy_set(f->s, "p", NULL, "x", 1, NULL, &ee_), AT_E_BAD_VALUE);
+    EXPECT_CODE(at_store_policy_set(f->s, "p", "SgxEnclave", NULL, 1, NULL, &ee_), AT_E_BAD_VALUE);
     /* Over the policy size cap. */
     size_t big = 256u * 1024u + 1u;
     char *text = calloc(1, big);
     assert_non_null(text);
-    TU_EXPECT_CODE(at_store_policy_set(f->s, "p", "SgxEnclave", text, big, NULL, &ee_), AT_E_LIMIT);
-    TU_EXPECT_CODE(at_store_policy_set(f->s, "p", "SgxEnclave", text, big - 1, NULL, &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_set(f->s, "p", "SgxEnclave", text, big, NULL, &ee_), AT_E_LIMIT);
+    EXPECT_CODE(at_store_policy_set(f->s, "p", "SgxEnclave", text, big - 1, NULL, &ee_), AT_OK);
     free(text);
 }
 
@@ -368,30 +365,30 @@ static void test_versions_and_generation(void **state)
     uint64_t g1 = at_store_generation(f->s);
     assert_true(g1 > g0);
     struct at_provider p;
-    TU_EXPECT_CODE(at_store_provider_get(f->s, "p", &p, &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_get(f->s, "p", &p, &ee_), AT_OK);
     assert_int_equal(p.version, 1);
     at_provider_clear(&p);
-    TU_EXPECT_CODE(at_store_policy_set(f->s, "p", "SgxEnclave", "x", 1, NULL, &ee_), AT_OK);
-    TU_EXPECT_CODE(at_store_policy_set(f->s, "p", "SgxEnclave", "y", 1, NULL, &ee_), AT_OK);
-    TU_EXPECT_CODE(at_store_policy_reset(f->s, "p", "SgxEnclave", &ee_), AT_OK);
-    TU_EXPECT_CODE(at_store_provider_get(f->s, "p", &p, &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_set(f->s, "p", "SgxEnclave", "x", 1, NULL, &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_set(f->s, "p", "SgxEnclave", "y", 1, NULL, &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_reset(f->s, "p", "SgxEnclave", &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_get(f->s, "p", &p, &ee_), AT_OK);
     assert_int_equal(p.version, 4);
     at_provider_clear(&p);
     uint64_t g2 = at_store_generation(f->s);
     assert_true(g2 >= g1 + 3);
     /* A failed write is rolled back and does not move the counter. */
-    TU_EXPECT_CODE(at_store_policy_set(f->s, "nobody", "SgxEnclave", "x", 1, NULL, &ee_),
-                   AT_E_NOT_FOUND);
-    TU_EXPECT_CODE(at_store_provider_create(f->s, &(struct at_provider){.name = "p"}, &ee_),
-                   AT_E_BAD_VALUE);
+    EXPECT_CODE(at_store_policy_set(f->s, "nobody", "SgxEnclave", "x", 1, NULL, &ee_),
+                AT_E_NOT_FOUND);
+    EXPECT_CODE(at_store_provider_create(f->s, &(struct at_provider){.name = "p"}, &ee_),
+                AT_E_BAD_VALUE);
     assert_int_equal(at_store_generation(f->s), g2);
     /* Reads do not move it either. */
     assert_int_equal(at_store_generation(f->s), g2);
 
     /* A write through another handle (another process, in production) is noticed. */
     struct at_store *other;
-    TU_EXPECT_CODE(at_store_open(f->dir, tu_kek(), &other, &ee_), AT_OK);
-    TU_EXPECT_CODE(at_store_policy_set(other, "p", "TdxVm", "z", 1, NULL, &ee_), AT_OK);
+    EXPECT_CODE(at_store_open(f->dir, tu_kek(), &other, &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_set(other, "p", "TdxVm", "z", 1, NULL, &ee_), AT_OK);
     at_store_close(other);
     assert_true(at_store_generation(f->s) > g2);
 }
@@ -404,14 +401,14 @@ static void test_signers(void **state)
     create_provider(f->s, "iso");
     static const uint8_t c1[] = {0x30, 0x03, 0x02, 0x01, 0x01};
     static const uint8_t c2[] = {0x30, 0x03, 0x02, 0x01, 0x02, 0x00};
-    TU_EXPECT_CODE(at_store_signer_add(f->s, "iso", c2, sizeof(c2), &ee_), AT_OK);
-    TU_EXPECT_CODE(at_store_signer_add(f->s, "iso", c1, sizeof(c1), &ee_), AT_OK);
-    TU_EXPECT_CODE(at_store_signer_add(f->s, "iso", c1, sizeof(c1), &ee_), AT_E_BAD_VALUE);
-    TU_EXPECT_CODE(at_store_signer_add(f->s, "nobody", c1, sizeof(c1), &ee_), AT_E_NOT_FOUND);
-    TU_EXPECT_CODE(at_store_signer_add(f->s, "iso", c1, 0, &ee_), AT_E_BAD_VALUE);
+    EXPECT_CODE(at_store_signer_add(f->s, "iso", c2, sizeof(c2), &ee_), AT_OK);
+    EXPECT_CODE(at_store_signer_add(f->s, "iso", c1, sizeof(c1), &ee_), AT_OK);
+    EXPECT_CODE(at_store_signer_add(f->s, "iso", c1, sizeof(c1), &ee_), AT_E_BAD_VALUE);
+    EXPECT_CODE(at_store_signer_add(f->s, "nobody", c1, sizeof(c1), &ee_), AT_E_NOT_FOUND);
+    EXPECT_CODE(at_store_signer_add(f->s, "iso", c1, 0, &ee_), AT_E_BAD_VALUE);
     uint8_t **ders;
     size_t *lens, n;
-    TU_EXPECT_CODE(at_store_signer_list(f->s, "iso", &ders, &lens, &n, &ee_), AT_OK);
+    EXPECT_CODE(at_store_signer_list(f->s, "iso", &ders, &lens, &n, &ee_), AT_OK);
     assert_int_equal(n, 2);
     /* Insertion order. */
     assert_int_equal(lens[0], sizeof(c2));
@@ -421,10 +418,10 @@ static void test_signers(void **state)
     at_store_signers_free(ders, lens, n);
     /* The same certificate may belong to two providers. */
     create_provider(f->s, "iso2");
-    TU_EXPECT_CODE(at_store_signer_add(f->s, "iso2", c1, sizeof(c1), &ee_), AT_OK);
-    TU_EXPECT_CODE(at_store_signer_list(f->s, "nobody", &ders, &lens, &n, &ee_), AT_E_NOT_FOUND);
+    EXPECT_CODE(at_store_signer_add(f->s, "iso2", c1, sizeof(c1), &ee_), AT_OK);
+    EXPECT_CODE(at_store_signer_list(f->s, "nobody", &ders, &lens, &n, &ee_), AT_E_NOT_FOUND);
     create_provider(f->s, "none");
-    TU_EXPECT_CODE(at_store_signer_list(f->s, "none", &ders, &lens, &n, &ee_), AT_OK);
+    EXPECT_CODE(at_store_signer_list(f->s, "none", &ders, &lens, &n, &ee_), AT_OK);
     assert_int_equal(n, 0);
     at_store_signers_free(ders, lens, n);
 }
@@ -450,13 +447,13 @@ static void test_cascade(void **state)
     create_provider(f->s, "gone");
     create_provider(f->s, "kept");
     static const uint8_t c1[] = {0x30, 0x00};
-    TU_EXPECT_CODE(at_store_policy_set(f->s, "gone", "SgxEnclave", "a", 1, NULL, &ee_), AT_OK);
-    TU_EXPECT_CODE(at_store_policy_set(f->s, "gone", "TdxVm", "b", 1, NULL, &ee_), AT_OK);
-    TU_EXPECT_CODE(at_store_policy_set(f->s, "kept", "TdxVm", "c", 1, NULL, &ee_), AT_OK);
-    TU_EXPECT_CODE(at_store_signer_add(f->s, "gone", c1, sizeof(c1), &ee_), AT_OK);
-    TU_EXPECT_CODE(at_store_signer_add(f->s, "kept", c1, sizeof(c1), &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_set(f->s, "gone", "SgxEnclave", "a", 1, NULL, &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_set(f->s, "gone", "TdxVm", "b", 1, NULL, &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_set(f->s, "kept", "TdxVm", "c", 1, NULL, &ee_), AT_OK);
+    EXPECT_CODE(at_store_signer_add(f->s, "gone", c1, sizeof(c1), &ee_), AT_OK);
+    EXPECT_CODE(at_store_signer_add(f->s, "kept", c1, sizeof(c1), &ee_), AT_OK);
     assert_int_equal(count_rows(f->dir, "SELECT count(*) FROM policies"), 3);
-    TU_EXPECT_CODE(at_store_provider_delete(f->s, "gone", &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_delete(f->s, "gone", &ee_), AT_OK);
     assert_int_equal(count_rows(f->dir, "SELECT count(*) FROM policies"), 1);
     assert_int_equal(count_rows(f->dir, "SELECT count(*) FROM signer_certs"), 1);
     assert_int_equal(count_rows(f->dir, "SELECT count(*) FROM policies WHERE provider='kept'"), 1);
@@ -464,12 +461,12 @@ static void test_cascade(void **state)
     create_provider(f->s, "gone");
     char **types;
     size_t n;
-    TU_EXPECT_CODE(at_store_policy_list(f->s, "gone", &types, &n, &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_list(f->s, "gone", &types, &n, &ee_), AT_OK);
     assert_int_equal(n, 0);
     at_store_strings_free(types, n);
     uint8_t **ders;
     size_t *lens;
-    TU_EXPECT_CODE(at_store_signer_list(f->s, "gone", &ders, &lens, &n, &ee_), AT_OK);
+    EXPECT_CODE(at_store_signer_list(f->s, "gone", &ders, &lens, &n, &ee_), AT_OK);
     assert_int_equal(n, 0);
     at_store_signers_free(ders, lens, n);
 }
@@ -528,23 +525,23 @@ static void test_collateral(void **state)
     struct at_dcap_collateral sgx, tdx, got;
     build_collateral(pki, false, &sgx);
     build_collateral(pki, true, &tdx);
-    TU_EXPECT_CODE(at_store_collateral_get(f->s, "sgx", fmspc, "platform", &got, &ee_),
-                   AT_E_NOT_FOUND);
-    TU_EXPECT_CODE(at_store_collateral_put(f->s, "sgx", fmspc, "platform", &sgx, &ee_), AT_OK);
-    TU_EXPECT_CODE(at_store_collateral_put(f->s, "tdx", fmspc, "platform", &tdx, &ee_), AT_OK);
+    EXPECT_CODE(at_store_collateral_get(f->s, "sgx", fmspc, "platform", &got, &ee_),
+                AT_E_NOT_FOUND);
+    EXPECT_CODE(at_store_collateral_put(f->s, "sgx", fmspc, "platform", &sgx, &ee_), AT_OK);
+    EXPECT_CODE(at_store_collateral_put(f->s, "tdx", fmspc, "platform", &tdx, &ee_), AT_OK);
 
-    TU_EXPECT_CODE(at_store_collateral_get(f->s, "sgx", fmspc, "platform", &got, &ee_), AT_OK);
+    EXPECT_CODE(at_store_collateral_get(f->s, "sgx", fmspc, "platform", &got, &ee_), AT_OK);
     expect_collateral_equal(&sgx, &got);
     assert_null(got.pck_cert_chain);
     at_dcap_collateral_clear(&got);
-    TU_EXPECT_CODE(at_store_collateral_get(f->s, "tdx", fmspc, "platform", &got, &ee_), AT_OK);
+    EXPECT_CODE(at_store_collateral_get(f->s, "tdx", fmspc, "platform", &got, &ee_), AT_OK);
     expect_collateral_equal(&tdx, &got);
     at_dcap_collateral_clear(&got);
     /* The key has three parts: every other combination is absent. */
-    TU_EXPECT_CODE(at_store_collateral_get(f->s, "sgx", fmspc, "processor", &got, &ee_),
-                   AT_E_NOT_FOUND);
-    TU_EXPECT_CODE(at_store_collateral_get(f->s, "sgx", other_fmspc, "platform", &got, &ee_),
-                   AT_E_NOT_FOUND);
+    EXPECT_CODE(at_store_collateral_get(f->s, "sgx", fmspc, "processor", &got, &ee_),
+                AT_E_NOT_FOUND);
+    EXPECT_CODE(at_store_collateral_get(f->s, "sgx", other_fmspc, "platform", &got, &ee_),
+                AT_E_NOT_FOUND);
 
     /* Replace, now with the optional PCK chain. */
     char *chain;
@@ -554,24 +551,23 @@ static void test_collateral(void **state)
     sgx.pck_cert_chain = (uint8_t *)chain;
     sgx.pck_cert_chain_len = chain_len;
     assert_int_equal(at_dcap_collateral_seal(&sgx), 0);
-    TU_EXPECT_CODE(at_store_collateral_put(f->s, "sgx", fmspc, "platform", &sgx, &ee_), AT_OK);
-    TU_EXPECT_CODE(at_store_collateral_get(f->s, "sgx", fmspc, "platform", &got, &ee_), AT_OK);
+    EXPECT_CODE(at_store_collateral_put(f->s, "sgx", fmspc, "platform", &sgx, &ee_), AT_OK);
+    EXPECT_CODE(at_store_collateral_get(f->s, "sgx", fmspc, "platform", &got, &ee_), AT_OK);
     expect_collateral_equal(&sgx, &got);
     at_dcap_collateral_clear(&got);
     assert_int_equal(count_rows(f->dir, "SELECT count(*) FROM collateral"), 2);
 
     /* Bad keys and incomplete bundles. */
-    TU_EXPECT_CODE(at_store_collateral_put(f->s, "SGX", fmspc, "platform", &sgx, &ee_),
-                   AT_E_BAD_VALUE);
-    TU_EXPECT_CODE(at_store_collateral_put(f->s, "sgx", fmspc, "intel", &sgx, &ee_),
-                   AT_E_BAD_VALUE);
-    TU_EXPECT_CODE(at_store_collateral_get(f->s, "snp", fmspc, "platform", &got, &ee_),
-                   AT_E_BAD_VALUE);
+    EXPECT_CODE(at_store_collateral_put(f->s, "SGX", fmspc, "platform", &sgx, &ee_),
+                AT_E_BAD_VALUE);
+    EXPECT_CODE(at_store_collateral_put(f->s, "sgx", fmspc, "intel", &sgx, &ee_), AT_E_BAD_VALUE);
+    EXPECT_CODE(at_store_collateral_get(f->s, "snp", fmspc, "platform", &got, &ee_),
+                AT_E_BAD_VALUE);
     struct at_dcap_collateral partial = sgx;
     partial.tcb_info = NULL;
     partial.tcb_info_len = 0;
-    TU_EXPECT_CODE(at_store_collateral_put(f->s, "sgx", other_fmspc, "platform", &partial, &ee_),
-                   AT_E_BAD_VALUE);
+    EXPECT_CODE(at_store_collateral_put(f->s, "sgx", other_fmspc, "platform", &partial, &ee_),
+                AT_E_BAD_VALUE);
 
     /* A row altered behind the store's back fails to decrypt (AEAD) on read. */
     char path[160];
@@ -584,8 +580,7 @@ static void test_collateral(void **state)
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
-    TU_EXPECT_CODE(at_store_collateral_get(f->s, "tdx", fmspc, "platform", &got, &ee_),
-                   AT_E_CRYPTO);
+    EXPECT_CODE(at_store_collateral_get(f->s, "tdx", fmspc, "platform", &got, &ee_), AT_E_CRYPTO);
 
     at_dcap_collateral_clear(&sgx);
     at_dcap_collateral_clear(&tdx);
@@ -599,18 +594,18 @@ static void test_reopen_persists(void **state)
     struct tu_store_fx *f = *state;
     struct at_provider p;
     make_provider(&p, "persist", AT_MODE_ISOLATED);
-    TU_EXPECT_CODE(at_store_provider_create(f->s, &p, &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_create(f->s, &p, &ee_), AT_OK);
     static const char text[] = "version=1.0;\r\nauthorizationrules{=>permit();};\r\n";
-    TU_EXPECT_CODE(
+    EXPECT_CODE(
         at_store_policy_set(f->s, "persist", "SgxEnclave", text, strlen(text), "j.w.s", &ee_),
         AT_OK);
     static const uint8_t c1[] = {0x30, 0x01, 0x00};
-    TU_EXPECT_CODE(at_store_signer_add(f->s, "persist", c1, sizeof(c1), &ee_), AT_OK);
+    EXPECT_CODE(at_store_signer_add(f->s, "persist", c1, sizeof(c1), &ee_), AT_OK);
     at_store_close(f->s);
     f->s = NULL;
-    TU_EXPECT_CODE(at_store_open(f->dir, tu_kek(), &f->s, &ee_), AT_OK);
+    EXPECT_CODE(at_store_open(f->dir, tu_kek(), &f->s, &ee_), AT_OK);
     struct at_provider g;
-    TU_EXPECT_CODE(at_store_provider_get(f->s, "persist", &g, &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_get(f->s, "persist", &g, &ee_), AT_OK);
     assert_int_equal(g.mode, AT_MODE_ISOLATED);
     assert_memory_equal(g.signing_key, p.signing_key, p.signing_key_len);
     assert_memory_equal(g.signing_cert, p.signing_cert, p.signing_cert_len);
@@ -620,7 +615,7 @@ static void test_reopen_persists(void **state)
     expect_policy(f->s, "persist", "SgxEnclave", text, strlen(text), "j.w.s");
     uint8_t **ders;
     size_t *lens, n;
-    TU_EXPECT_CODE(at_store_signer_list(f->s, "persist", &ders, &lens, &n, &ee_), AT_OK);
+    EXPECT_CODE(at_store_signer_list(f->s, "persist", &ders, &lens, &n, &ee_), AT_OK);
     assert_int_equal(n, 1);
     at_store_signers_free(ders, lens, n);
     /* Reopening does not re-run migrations: the schema stays at version 6 (role assignments,
@@ -718,7 +713,7 @@ static void run_writers(struct tu_store_fx *f, bool shared)
             expect_policy(f->s, prov, thread_types[k], text, strlen(text), NULL);
         }
         struct at_provider p;
-        TU_EXPECT_CODE(at_store_provider_get(f->s, prov, &p, &ee_), AT_OK);
+        EXPECT_CODE(at_store_provider_get(f->s, prov, &p, &ee_), AT_OK);
         assert_int_equal(p.version, 1 + N_ITERS);
         at_provider_clear(&p);
     }

@@ -122,65 +122,65 @@ static void populate(struct at_store *s)
 {
     struct at_provider p;
     make_provider(&p, "tenant-a");
-    TU_EXPECT_CODE(at_store_provider_create(s, &p, &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_create(s, &p, &ee_), AT_OK);
     at_provider_clear(&p);
     make_provider(&p, "tenant-b");
-    TU_EXPECT_CODE(at_store_provider_create(s, &p, &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_create(s, &p, &ee_), AT_OK);
     at_provider_clear(&p);
-    TU_EXPECT_CODE(at_store_policy_set(s, "tenant-a", "SgxEnclave", POLICY_MARK,
-                                       strlen(POLICY_MARK), JWS_MARK, &ee_),
-                   AT_OK);
-    TU_EXPECT_CODE(
-        at_store_policy_set(s, "tenant-a", "OpenEnclave", "version=1.0;other;", 18, NULL, &ee_),
-        AT_OK);
-    TU_EXPECT_CODE(
-        at_store_signer_add(s, "tenant-a", (const uint8_t *)SIGNER_MARK, strlen(SIGNER_MARK), &ee_),
-        AT_OK);
-    TU_EXPECT_CODE(at_store_signer_add(s, "tenant-a", (const uint8_t *)"second-signer", 13, &ee_),
-                   AT_OK);
-    TU_EXPECT_CODE(at_store_role_assign(s, PRINCIPAL_MARK, "Owner", "tenant-a", &ee_), AT_OK);
-    TU_EXPECT_CODE(at_store_role_assign(s, PRINCIPAL_MARK, "Reader", "*", &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_set(s, "tenant-a", "SgxEnclave", POLICY_MARK, strlen(POLICY_MARK),
+                                    JWS_MARK, &ee_),
+                AT_OK);
+    EXPECT_CODE(at_store_policy_set(s, "tenant-a", "OpenEnclave", "version=1.0;other;", 18, NULL,
+                                    &ee_),
+                AT_OK);
+    EXPECT_CODE(at_store_signer_add(s, "tenant-a", (const uint8_t *)SIGNER_MARK,
+                                    strlen(SIGNER_MARK), &ee_),
+                AT_OK);
+    EXPECT_CODE(at_store_signer_add(s, "tenant-a", (const uint8_t *)"second-signer", 13, &ee_),
+                AT_OK);
+    EXPECT_CODE(at_store_role_assign(s, PRINCIPAL_MARK, "Owner", "tenant-a", &ee_), AT_OK);
+    EXPECT_CODE(at_store_role_assign(s, PRINCIPAL_MARK, "Reader", "*", &ee_), AT_OK);
     struct at_dcap_collateral c;
     make_collateral(&c);
-    TU_EXPECT_CODE(at_store_collateral_put(s, "sgx", FMSPC, "platform", &c, &ee_), AT_OK);
+    EXPECT_CODE(at_store_collateral_put(s, "sgx", FMSPC, "platform", &c, &ee_), AT_OK);
     at_dcap_collateral_clear(&c);
-    TU_EXPECT_CODE(at_store_provider_networks_set(s, "tenant-a", NETS_MARK, &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_networks_set(s, "tenant-a", NETS_MARK, &ee_), AT_OK);
 }
 
 /* Every record populate() wrote reads back exactly. */
 static void expect_all(struct at_store *s)
 {
     struct at_provider g;
-    TU_EXPECT_CODE(at_store_provider_get(s, "tenant-a", &g, &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_get(s, "tenant-a", &g, &ee_), AT_OK);
     assert_int_equal(g.signing_key_len, strlen(KEY_MARK));
     assert_memory_equal(g.signing_key, KEY_MARK, g.signing_key_len);
     assert_memory_equal(g.signing_cert, CERT_MARK, g.signing_cert_len);
     at_provider_clear(&g);
     struct at_policy_record r;
-    TU_EXPECT_CODE(at_store_policy_get(s, "tenant-a", "SgxEnclave", &r, &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_get(s, "tenant-a", "SgxEnclave", &r, &ee_), AT_OK);
     assert_int_equal(r.text_len, strlen(POLICY_MARK));
     assert_string_equal(r.text, POLICY_MARK);
     assert_non_null(r.jws);
     assert_string_equal(r.jws, JWS_MARK);
     at_policy_record_clear(&r);
-    TU_EXPECT_CODE(at_store_policy_get(s, "tenant-a", "OpenEnclave", &r, &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_get(s, "tenant-a", "OpenEnclave", &r, &ee_), AT_OK);
     assert_string_equal(r.text, "version=1.0;other;");
     assert_null(r.jws);
     at_policy_record_clear(&r);
     uint8_t **ders;
     size_t *lens, n;
-    TU_EXPECT_CODE(at_store_signer_list(s, "tenant-a", &ders, &lens, &n, &ee_), AT_OK);
+    EXPECT_CODE(at_store_signer_list(s, "tenant-a", &ders, &lens, &n, &ee_), AT_OK);
     assert_int_equal(n, 2);
     assert_int_equal(lens[0], strlen(SIGNER_MARK));
     assert_memory_equal(ders[0], SIGNER_MARK, lens[0]);
     assert_memory_equal(ders[1], "second-signer", 13);
     at_store_signers_free(ders, lens, n);
     /* The blind index still finds duplicates. */
-    TU_EXPECT_CODE(
-        at_store_signer_add(s, "tenant-a", (const uint8_t *)SIGNER_MARK, strlen(SIGNER_MARK), &ee_),
-        AT_E_BAD_VALUE);
+    EXPECT_CODE(at_store_signer_add(s, "tenant-a", (const uint8_t *)SIGNER_MARK,
+                                    strlen(SIGNER_MARK), &ee_),
+                AT_E_BAD_VALUE);
     struct at_role_assignment *v;
-    TU_EXPECT_CODE(at_store_role_list(s, PRINCIPAL_MARK, &v, &n, &ee_), AT_OK);
+    EXPECT_CODE(at_store_role_list(s, PRINCIPAL_MARK, &v, &n, &ee_), AT_OK);
     assert_int_equal(n, 2);
     assert_string_equal(v[0].principal, PRINCIPAL_MARK);
     assert_string_equal(v[0].scope, "*");
@@ -189,7 +189,7 @@ static void expect_all(struct at_store *s)
     assert_string_equal(v[1].role, "Owner");
     free(v);
     struct at_dcap_collateral c;
-    TU_EXPECT_CODE(at_store_collateral_get(s, "sgx", FMSPC, "platform", &c, &ee_), AT_OK);
+    EXPECT_CODE(at_store_collateral_get(s, "sgx", FMSPC, "platform", &c, &ee_), AT_OK);
     assert_int_equal(c.tcb_info_len, strlen(COLL_MARK));
     assert_memory_equal(c.tcb_info, COLL_MARK, c.tcb_info_len);
     assert_int_equal(c.tcb_info_sig[63], 0x5a);
@@ -197,11 +197,11 @@ static void expect_all(struct at_store *s)
     assert_null(c.pck_cert_chain);
     at_dcap_collateral_clear(&c);
     char *nets = NULL;
-    TU_EXPECT_CODE(at_store_provider_networks_get(s, "tenant-a", &nets, &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_networks_get(s, "tenant-a", &nets, &ee_), AT_OK);
     assert_non_null(nets);
     assert_string_equal(nets, NETS_MARK);
     free(nets);
-    TU_EXPECT_CODE(at_store_provider_networks_get(s, "tenant-b", &nets, &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_networks_get(s, "tenant-b", &nets, &ee_), AT_OK);
     assert_null(nets);
 }
 
@@ -314,10 +314,10 @@ static void test_no_plaintext_in_files(void **state)
     at_store_close(f->s);
     f->s = NULL;
     expect_no_markers(db);
-    TU_EXPECT_CODE(at_store_open(f->dir, tu_kek(), &f->s, &ee_), AT_OK);
+    EXPECT_CODE(at_store_open(f->dir, tu_kek(), &f->s, &ee_), AT_OK);
     expect_all(f->s);
     /* Deleting rewrites nothing in plaintext either. */
-    TU_EXPECT_CODE(at_store_provider_delete(f->s, "tenant-b", &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_delete(f->s, "tenant-b", &ee_), AT_OK);
     expect_no_markers(wal);
 }
 
@@ -335,7 +335,7 @@ static void test_moved_ciphertext_fails(void **state)
     assert_non_null(strstr(e.msg, "providers.signing_key"));
     assert_null(strstr(e.msg, KEY_MARK));
     /* The original still opens. */
-    TU_EXPECT_CODE(at_store_provider_get(f->s, "tenant-a", &g, &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_get(f->s, "tenant-a", &g, &ee_), AT_OK);
     at_provider_clear(&g);
     /* The certificate column sealed for the key column of the same row. */
     raw_exec(f, "UPDATE providers SET signing_cert = signing_key WHERE name = 'tenant-a'");
@@ -439,7 +439,7 @@ static void key_status(struct at_store *s, uint32_t want_id, size_t want_n)
     struct at_store_key_info *v;
     size_t n;
     enum at_kek_source src;
-    TU_EXPECT_CODE(at_store_key_status(s, &v, &n, &src, &ee_), AT_OK);
+    EXPECT_CODE(at_store_key_status(s, &v, &n, &src, &ee_), AT_OK);
     assert_int_equal(n, want_n);
     bool found = false;
     for (size_t i = 0; i < n; i++) {
@@ -482,16 +482,16 @@ static void test_rotate(void **state)
     fclose(fp);
     assert_int_equal(chmod(kf, 0600), 0);
     struct at_kek daemon_kek;
-    TU_EXPECT_CODE(at_kek_load(kf, &daemon_kek, &ee_), AT_OK);
+    EXPECT_CODE(at_kek_load(kf, &daemon_kek, &ee_), AT_OK);
     assert_int_equal(daemon_kek.source, AT_KEK_SRC_FILE);
     struct at_store *daemon = NULL;
-    TU_EXPECT_CODE(at_store_open(f->dir, &daemon_kek, &daemon, &ee_), AT_OK);
+    EXPECT_CODE(at_store_open(f->dir, &daemon_kek, &daemon, &ee_), AT_OK);
     at_kek_clear(&daemon_kek);
 
     /* 1. Re-wrap only: same data key, new KEK. */
     struct at_kek k2;
     kek_of(0x22, &k2);
-    TU_EXPECT_CODE(at_store_rekey(f->s, &k2, false, &ee_), AT_OK);
+    EXPECT_CODE(at_store_rekey(f->s, &k2, false, &ee_), AT_OK);
     key_status(f->s, 1, 1);
     expect_all(f->s);
     expect_all(daemon); /* its data key did not change */
@@ -500,7 +500,7 @@ static void test_rotate(void **state)
     struct at_err e;
     EXPECT_ERR(at_store_open(f->dir, &k1, &f->s, &e), AT_E_CRYPTO, &e);
     assert_string_equal(e.check, "kek_wrong");
-    TU_EXPECT_CODE(at_store_open(f->dir, &k2, &f->s, &ee_), AT_OK);
+    EXPECT_CODE(at_store_open(f->dir, &k2, &f->s, &ee_), AT_OK);
     expect_all(f->s);
 
     /* 2. Re-encrypt: a new data key (id 2), every record sealed under it, key 1 gone.
@@ -508,17 +508,17 @@ static void test_rotate(void **state)
     write_key_file(kf, 0x33);
     struct at_kek k3;
     kek_of(0x33, &k3);
-    TU_EXPECT_CODE(at_store_rekey(f->s, &k3, true, &ee_), AT_OK);
+    EXPECT_CODE(at_store_rekey(f->s, &k3, true, &ee_), AT_OK);
     key_status(f->s, 2, 1);
     expect_all(f->s);
     /* The running handle meets data key 2, re-reads its key file and keeps serving,
        including blind-index lookups (roles) and writes. */
     expect_all(daemon);
-    TU_EXPECT_CODE(
-        at_store_policy_set(daemon, "tenant-b", "SgxEnclave", "version=1.0;x;", 14, NULL, &ee_),
-        AT_OK);
+    EXPECT_CODE(at_store_policy_set(daemon, "tenant-b", "SgxEnclave", "version=1.0;x;", 14, NULL,
+                                    &ee_),
+                AT_OK);
     struct at_policy_record r;
-    TU_EXPECT_CODE(at_store_policy_get(f->s, "tenant-b", "SgxEnclave", &r, &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_get(f->s, "tenant-b", "SgxEnclave", &r, &ee_), AT_OK);
     assert_string_equal(r.text, "version=1.0;x;");
     at_policy_record_clear(&r);
     at_store_close(daemon);
@@ -526,7 +526,7 @@ static void test_rotate(void **state)
     f->s = NULL;
     EXPECT_ERR(at_store_open(f->dir, &k2, &f->s, &e), AT_E_CRYPTO, &e);
     assert_string_equal(e.check, "kek_wrong");
-    TU_EXPECT_CODE(at_store_open(f->dir, &k3, &f->s, &ee_), AT_OK);
+    EXPECT_CODE(at_store_open(f->dir, &k3, &f->s, &ee_), AT_OK);
     expect_all(f->s);
     /* No record is left under data key 1: every sealed value starts A1 00000002. */
     sqlite3 *db = raw_db(f);
@@ -598,27 +598,27 @@ static void test_convert_plaintext_store(void **state)
              "' AS BLOB), zeroblob(32), 6);"
              "INSERT INTO role_assignments VALUES ('" "principal-marker-31337@tenant.example"
              "', 'Contributor', 'legacy');");
-    TU_EXPECT_CODE(at_store_open(f->dir, tu_kek(), &f->s, &ee_), AT_OK);
+    EXPECT_CODE(at_store_open(f->dir, tu_kek(), &f->s, &ee_), AT_OK);
     struct at_provider g;
-    TU_EXPECT_CODE(at_store_provider_get(f->s, "legacy", &g, &ee_), AT_OK);
+    EXPECT_CODE(at_store_provider_get(f->s, "legacy", &g, &ee_), AT_OK);
     assert_memory_equal(g.signing_key, KEY_MARK, strlen(KEY_MARK));
     assert_memory_equal(g.signing_cert, CERT_MARK, strlen(CERT_MARK));
     assert_int_equal(g.version, 4);
     assert_true(g.require_token_for_attestation);
     at_provider_clear(&g);
     struct at_policy_record r;
-    TU_EXPECT_CODE(at_store_policy_get(f->s, "legacy", "SgxEnclave", &r, &ee_), AT_OK);
+    EXPECT_CODE(at_store_policy_get(f->s, "legacy", "SgxEnclave", &r, &ee_), AT_OK);
     assert_string_equal(r.text, "version=1.0;legacy;");
     assert_string_equal(r.jws, "legacy.jws.value");
     at_policy_record_clear(&r);
     uint8_t **ders;
     size_t *lens, n;
-    TU_EXPECT_CODE(at_store_signer_list(f->s, "legacy", &ders, &lens, &n, &ee_), AT_OK);
+    EXPECT_CODE(at_store_signer_list(f->s, "legacy", &ders, &lens, &n, &ee_), AT_OK);
     assert_int_equal(n, 1);
     assert_memory_equal(ders[0], SIGNER_MARK, strlen(SIGNER_MARK));
     at_store_signers_free(ders, lens, n);
     struct at_role_assignment *v;
-    TU_EXPECT_CODE(at_store_role_list(f->s, PRINCIPAL_MARK, &v, &n, &ee_), AT_OK);
+    EXPECT_CODE(at_store_role_list(f->s, PRINCIPAL_MARK, &v, &n, &ee_), AT_OK);
     assert_int_equal(n, 1);
     assert_string_equal(v[0].role, "Contributor");
     free(v);
@@ -626,7 +626,7 @@ static void test_convert_plaintext_store(void **state)
     f->s = NULL;
     /* Closed (checkpointed): the file holds none of the old plaintext. */
     expect_no_markers(db);
-    TU_EXPECT_CODE(at_store_open(f->dir, tu_kek(), &f->s, &ee_), AT_OK);
+    EXPECT_CODE(at_store_open(f->dir, tu_kek(), &f->s, &ee_), AT_OK);
 }
 
 static void test_kek_formats_and_files(void **state)
@@ -634,20 +634,19 @@ static void test_kek_formats_and_files(void **state)
     struct tu_store_fx *f = *state;
     uint8_t k[AT_KEK_LEN];
     static const char hex[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-    TU_EXPECT_CODE(at_kek_parse(hex, strlen(hex), k, &ee_), AT_OK);
+    EXPECT_CODE(at_kek_parse(hex, strlen(hex), k, &ee_), AT_OK);
     assert_int_equal(k[0], 0);
     assert_int_equal(k[31], 0x1f);
-    TU_EXPECT_CODE(
-        at_kek_parse("000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F\n", 65, k,
-                     &ee_),
-        AT_OK);
+    EXPECT_CODE(at_kek_parse("000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F\n",
+                             65, k, &ee_),
+                AT_OK);
     assert_int_equal(k[10], 0x0a);
     /* base64 with padding, base64url without. */
     static const char b64[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-    TU_EXPECT_CODE(at_kek_parse(b64, strlen(b64), k, &ee_), AT_OK);
+    EXPECT_CODE(at_kek_parse(b64, strlen(b64), k, &ee_), AT_OK);
     assert_int_equal(k[31], 0x1f);
     static const char b64u[] = "_-ECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n";
-    TU_EXPECT_CODE(at_kek_parse(b64u, strlen(b64u), k, &ee_), AT_OK);
+    EXPECT_CODE(at_kek_parse(b64u, strlen(b64u), k, &ee_), AT_OK);
     assert_int_equal(k[0], 0xff);
     assert_int_equal(k[1], 0xe1);
     struct at_err e;
@@ -663,7 +662,7 @@ static void test_kek_formats_and_files(void **state)
     /* generate: 0600, 64 hex + newline, refuses to overwrite; loads back. */
     char path[160];
     snprintf(path, sizeof(path), "%s/gen.key", f->base);
-    TU_EXPECT_CODE(at_kek_generate_file(path, &ee_), AT_OK);
+    EXPECT_CODE(at_kek_generate_file(path, &ee_), AT_OK);
     struct stat sb;
     assert_int_equal(stat(path, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
@@ -671,7 +670,7 @@ static void test_kek_formats_and_files(void **state)
     EXPECT_ERR(at_kek_generate_file(path, &e), AT_E_IO, &e);
     assert_non_null(strstr(e.msg, "refusing to overwrite"));
     struct at_kek kk;
-    TU_EXPECT_CODE(at_kek_load(path, &kk, &ee_), AT_OK);
+    EXPECT_CODE(at_kek_load(path, &kk, &ee_), AT_OK);
     assert_int_equal(kk.source, AT_KEK_SRC_FILE);
     assert_string_equal(kk.path, path);
     at_kek_clear(&kk);
@@ -687,7 +686,7 @@ static void test_kek_formats_and_files(void **state)
     assert_int_equal(chmod(path, 0640), 0);
     EXPECT_ERR(at_kek_load(path, &kk, &e), AT_E_IO, &e);
     assert_int_equal(chmod(path, 0400), 0);
-    TU_EXPECT_CODE(at_kek_load(path, &kk, &ee_), AT_OK);
+    EXPECT_CODE(at_kek_load(path, &kk, &ee_), AT_OK);
     at_kek_clear(&kk);
     snprintf(path, sizeof(path), "%s/absent.key", f->base);
     EXPECT_ERR(at_kek_load(path, &kk, &e), AT_E_IO, &e);
@@ -696,7 +695,7 @@ static void test_kek_formats_and_files(void **state)
     const char *saved = getenv(AT_KEK_ENV);
     char *saved_copy = saved != NULL ? strdup(saved) : NULL;
     assert_int_equal(setenv(AT_KEK_ENV, hex, 1), 0);
-    TU_EXPECT_CODE(at_kek_load(NULL, &kk, &ee_), AT_OK);
+    EXPECT_CODE(at_kek_load(NULL, &kk, &ee_), AT_OK);
     assert_int_equal(kk.source, AT_KEK_SRC_ENV);
     assert_int_equal(kk.key[31], 0x1f);
     at_kek_clear(&kk);
@@ -707,7 +706,7 @@ static void test_kek_formats_and_files(void **state)
     snprintf(cred, sizeof(cred), "%s/attestd-kek", f->base);
     write_key_file(cred, 0x77);
     assert_int_equal(setenv("CREDENTIALS_DIRECTORY", f->base, 1), 0);
-    TU_EXPECT_CODE(at_kek_load(NULL, &kk, &ee_), AT_OK);
+    EXPECT_CODE(at_kek_load(NULL, &kk, &ee_), AT_OK);
     assert_int_equal(kk.source, AT_KEK_SRC_CREDENTIAL);
     assert_int_equal(kk.key[0], 0x77);
     at_kek_clear(&kk);
