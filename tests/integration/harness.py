@@ -20,11 +20,13 @@ daemon with SIGTERM and exits with the daemon's exit status.
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import ssl
 import subprocess
@@ -32,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 
 # Encryption at rest: every attestd and attestctl started by this test process (and
 # by tests that import this module) shares one random key-encryption key.
@@ -366,6 +369,124 @@ def setup_vector(build_dir, workdir, name):
     at = meta["verification"]["verify_at"]
     return {"evidence": vdir, "data_dir": data_dir, "config": None,
             "fixed_time": at, "meta": os.path.join(vdir, "meta.json")}
+
+# ---- Scaffolding shared by the integration tests (tests/integration/test_*.py) ----
+
+class Results:
+    """The PASS/FAIL lines, counters and closing summary of one integration test.
+
+    check() prints "PASS name" or "FAIL name[: detail]" (detail cut to detail_max characters
+    when given) and returns whether it passed; eq() checks got == want; skip() prints
+    "SKIPPED name: why"; crashed() turns an exception into one failure with its cause;
+    summary() prints "N passed, M failed[, K skipped]" (with list_failures, the failed
+    names first) and returns the exit status: 1 when any check failed, else 0.
+    """
+
+    def __init__(self, detail_max=None, list_failures=False, verbose=False):
+        self.passed = 0
+        self.failed = 0
+        self.skipped = 0
+        self.failures = []
+        self.detail_max = detail_max
+        self.list_failures = list_failures
+        self.verbose = verbose
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print("PASS %s" % name)
+        else:
+            self.failed += 1
+            self.failures.append(name)
+            detail = str(detail)
+            if self.detail_max is not None:
+                detail = detail[:self.detail_max]
+            print("FAIL %s%s" % (name, ": " + detail if detail else ""))
+        sys.stdout.flush()
+        return bool(ok)
+
+    def eq(self, name, got, want):
+        return self.check(name, got == want, "got %r, want %r" % (got, want))
+
+    def skip(self, name, why):
+        self.skipped += 1
+        print("SKIPPED %s: %s" % (name, why))
+        sys.stdout.flush()
+
+    def info(self, text):
+        print("INFO %s" % text)
+        sys.stdout.flush()
+
+    def crashed(self, ex, name="no exception"):
+        """A crash is one failure with its cause (the traceback goes to stderr)."""
+        traceback.print_exc()
+        return self.check(name, False, "%s: %s" % (type(ex).__name__, ex))
+
+    def summary(self, started=None):
+        if self.list_failures and self.failures:
+            print("failed checks:\n  " + "\n  ".join(self.failures))
+        if started is not None:
+            print("elapsed %.1f s" % (time.time() - started))
+        print("%d passed, %d failed%s" % (self.passed, self.failed,
+                                          ", %d skipped" % self.skipped if self.skipped else ""))
+        sys.stdout.flush()
+        return 1 if self.failed else 0
+
+
+def arg_parser():
+    """The options every integration test takes: --build-dir BUILD and --keep."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    return ap
+
+
+@contextlib.contextmanager
+def workdir(name, keep=False):
+    """A fresh /tmp/attestd-NAME-* directory, removed afterwards unless keep ("kept DIR")."""
+    work = tempfile.mkdtemp(prefix="attestd-%s-" % name)
+    try:
+        yield work
+    finally:
+        if keep:
+            print("kept %s" % work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def find_tool(*names, skip=None):
+    """Path of the first of `names` on PATH; None when there is none, after printing
+    "SKIPPED: <skip>" when skip is given (the caller picks the exit status)."""
+    for name in names:
+        path = shutil.which(name)
+        if path is not None:
+            return path
+    if skip is not None:
+        print("SKIPPED: %s" % skip)
+        sys.stdout.flush()
+    return None
+
+
+OPENSSL_MISSING = "openssl command line not installed"
+
+
+def write_conf(path, lines=(), idp=None, append=False):
+    """Write (append=True: add to) an attestd config file: `oidc_config = ...` of the test
+    IdP `idp` first when given, then `lines` ("key = value"), one a line; returns path."""
+    lines = (["oidc_config = %s" % idp.config_path] if idp is not None else []) + list(lines)
+    with open(path, "a" if append else "w") as f:
+        f.write("".join(line + "\n" for line in lines))
+    return path
+
+
+def claims_of(token):
+    """The claims (payload) of a compact JWS, not verified."""
+    return json.loads(b64url_decode(token.split(".")[1]))
+
+
+def token_hash(token):
+    """b64url(SHA-256(UTF-8(token)))."""
+    return b64url(hashlib.sha256(token.encode()).digest())
 
 
 def serve_main(argv):

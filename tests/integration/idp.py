@@ -83,6 +83,15 @@ def make_signer(workdir, name, days=30):
             "thumbprint": hashlib.sha1(der).hexdigest().upper()}
 
 
+def policy_jws(text, signer=None):
+    """A policy document {"AttestationPolicy": b64url(text)}: unsigned (alg none), or RS256
+    by a make_signer() signer, its certificate in x5c."""
+    payload = {"AttestationPolicy": b64url(text)}
+    if signer is None:
+        return jws({"alg": "none"}, payload)
+    return jws({"alg": "RS256", "x5c": [signer["x5c"]]}, payload, signer["key"])
+
+
 class TestIdP:
     def __init__(self, workdir, kid="idp-key-1"):
         self.dir = os.path.join(workdir, "idp")

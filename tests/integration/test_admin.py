@@ -22,12 +22,9 @@ Providers: default, `pa` and `pb` (attestctl), `clitok` (attestctl --require-tok
 Prints one line per check, then "N passed, M failed"; exits non-zero on any failure.
 """
 
-import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -39,22 +36,6 @@ API = "api-version=2020-10-01"
 ROLE_ORDER = {None: 0, "Reader": 1, "Contributor": 2, "Owner": 3}
 TOKEN_ROLES = {"Reader": "Attestation.Reader", "Contributor": "Attestation.Contributor",
                "Owner": "Attestation.Owner"}
-
-
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS %s" % name)
-        else:
-            self.failed += 1
-            print("FAIL %s %s" % (name, detail))
-        sys.stdout.flush()
-        return ok
 
 
 class Api:
@@ -317,16 +298,7 @@ def run_require_token(res, api, idp, admin, body_sgx):
     return [reader]
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--keep", action="store_true")
-    args = ap.parse_args()
-    if shutil.which("openssl") is None:
-        print("SKIPPED: openssl command line not installed")
-        return 0
-    work = tempfile.mkdtemp(prefix="attestd-admin-")
-    res = Results()
+def run(res, args, work):
     d = None
     try:
         idp = TestIdP(work)
@@ -334,8 +306,7 @@ def main():
         env = harness.setup_synthetic(args.build_dir, work, providers=["pa", "pb"])
         harness.attestctl(args.build_dir, env["data_dir"], "provider", "create", "clitok",
                           "--require-token")
-        with open(env["config"], "a") as f:
-            f.write("oidc_config = %s\n" % idp.config_path)
+        harness.write_conf(env["config"], idp=idp, append=True)
         ev = env["evidence"]
         body_sgx = {"quote": b64url(read(os.path.join(ev, "sgx_v3.bin"))),
                     "runtimeData": {"data": b64url(read(os.path.join(ev, "runtime.bin"))),
@@ -368,20 +339,22 @@ def main():
                       for x in audits), "")
         leaked = [t for t in tokens if t.split(".")[-1] in log]
         res.check("no bearer token in the log", not leaked, "%d leaked" % len(leaked))
-    except Exception as ex:  # a crash is one failure with its cause
-        import traceback
-        traceback.print_exc()
-        res.check("harness", False, str(ex))
+    except Exception as ex:
+        res.crashed(ex, "harness")
     finally:
         if d is not None:
             rc = d.stop()
             res.check("attestd shutdown", rc == 0, d.log()[-2000:] if rc != 0 else "")
-        if args.keep:
-            print("kept %s" % work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, %d failed" % (res.passed, res.failed))
-    return 0 if res.failed == 0 else 1
+
+
+def main():
+    args = harness.arg_parser().parse_args()
+    if harness.find_tool("openssl", skip=harness.OPENSSL_MISSING) is None:
+        return 0
+    res = harness.Results()
+    with harness.workdir("admin", args.keep) as work:
+        run(res, args, work)
+    return res.summary()
 
 
 if __name__ == "__main__":

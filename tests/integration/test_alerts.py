@@ -27,49 +27,23 @@ first two POSTs, so the first alert is delivered on the third attempt after back
 Prints one line per check, then "N passed, M failed"; exits non-zero on any failure.
 """
 
-import argparse
 import http.server
 import json
 import os
-import shutil
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from idp import TestIdP, b64url, jws  # noqa: E402
+from idp import TestIdP, openssl, policy_jws  # noqa: E402
 
 API = "api-version=2020-10-01"
 POLICY = "version=1.0; authorizationrules{=> permit();}; issuancerules{};"
 HOOK_TOKEN = "hook-secret-0123456789abcdef"
-
-
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS %s" % name)
-        else:
-            self.failed += 1
-            print("FAIL %s %s" % (name, detail))
-        sys.stdout.flush()
-        return ok
-
-    def eq(self, name, got, want):
-        return self.check(name, got == want, "got %r want %r" % (got, want))
-
-
-def openssl(*args):
-    subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
 
 
 def make_pki(d):
@@ -163,16 +137,16 @@ def run(res, build, work):
     os.chmod(token_file, 0o600)
     data = os.path.join(work, "data")
     conf = os.path.join(work, "attestd.conf")
-    with open(conf, "w") as f:
-        f.write("oidc_config = %s\nalert_auth_failures = 5/60\nalert_policy_changed = on\n"
-                "alert_webhook_url = https://127.0.0.1:%d/hook\nalert_webhook_ca = %s\n"
-                "alert_webhook_token_file = %s\n" % (idp.config_path, rcv.port, ca, token_file))
+    harness.write_conf(conf, ["alert_auth_failures = 5/60", "alert_policy_changed = on",
+                              "alert_webhook_url = https://127.0.0.1:%d/hook" % rcv.port,
+                              "alert_webhook_ca = %s" % ca,
+                              "alert_webhook_token_file = %s" % token_file], idp)
     d = harness.Daemon(build, data, conf)
     port = d.start()
     try:
         c = harness.Client(port, d.ca)
         ppath = "/policies/SgxEnclave?" + API
-        policy = jws({"alg": "none"}, {"AttestationPolicy": b64url(POLICY)})
+        policy = policy_jws(POLICY)
         rogue = idp.token(roles=["Attestation.Owner"], key=idp.rogue_key)
 
         def bad(i):
@@ -258,14 +232,13 @@ def run(res, build, work):
     # reaches the receiver and the attempt fails with a certificate error.
     rcv2 = Receiver(cert, key, fail=0)
     conf2 = os.path.join(work, "attestd2.conf")
-    with open(conf2, "w") as f:
-        f.write("oidc_config = %s\nalert_policy_changed = on\n"
-                "alert_webhook_url = https://127.0.0.1:%d/hook\n" % (idp.config_path, rcv2.port))
+    harness.write_conf(conf2, ["alert_policy_changed = on",
+                               "alert_webhook_url = https://127.0.0.1:%d/hook" % rcv2.port], idp)
     d2 = harness.Daemon(build, os.path.join(work, "data2"), conf2)
     try:
         c2 = harness.Client(d2.start(), d2.ca)
         owner2 = idp.token(roles=["Attestation.Owner"], sub="alert-owner-2")
-        policy = jws({"alg": "none"}, {"AttestationPolicy": b64url(POLICY)})
+        policy = policy_jws(POLICY)
         r = c2.request("PUT", "/policies/SgxEnclave?" + API, body=policy.encode(),
                        headers={"Content-Type": "text/plain",
                                 "Authorization": "Bearer " + owner2})
@@ -332,26 +305,16 @@ def run(res, build, work):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--keep", action="store_true")
-    args = ap.parse_args()
-    if shutil.which("openssl") is None:
-        print("SKIPPED: openssl command line not installed")
+    args = harness.arg_parser().parse_args()
+    if harness.find_tool("openssl", skip=harness.OPENSSL_MISSING) is None:
         return 0
-    work = tempfile.mkdtemp(prefix="attestd-alerts-")
-    res = Results()
-    try:
-        run(res, args.build_dir, work)
-    except Exception as ex:  # a crash is one failure with its cause
-        import traceback
-        traceback.print_exc()
-        res.check("harness", False, str(ex))
-    finally:
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, %d failed" % (res.passed, res.failed))
-    return 1 if res.failed else 0
+    res = harness.Results()
+    with harness.workdir("alerts", args.keep) as work:
+        try:
+            run(res, args.build_dir, work)
+        except Exception as ex:
+            res.crashed(ex, "harness")
+    return res.summary()
 
 
 if __name__ == "__main__":

@@ -22,57 +22,25 @@ create), 401s, 403s and attestations (one issued, one refused). Then:
 Prints one line per check, then "N passed, M failed"; exits non-zero on any failure.
 """
 
-import argparse
 import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import b64url, b64url_decode, read  # noqa: E402
-from idp import TENANT, TestIdP, jws  # noqa: E402
-from idp import b64url as b64url_text  # noqa: E402
+from harness import b64url, claims_of, read, token_hash  # noqa: E402
+from idp import TENANT, TestIdP, policy_jws  # noqa: E402
 
 API = "api-version=2022-08-01"
 POLICY_A = "version=1.0; authorizationrules{=> permit();}; issuancerules{};"
 POLICY_B = ("version=1.0; authorizationrules{=> permit();}; "
             "issuancerules{=> issue(type=\"audit-test\", value=true);};")
-
-
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS %s" % name)
-        else:
-            self.failed += 1
-            print("FAIL %s %s" % (name, detail))
-        sys.stdout.flush()
-        return ok
-
-
-def claims_of(token):
-    return json.loads(b64url_decode(token.split(".")[1]))
-
-
-def token_hash(s):
-    return b64url(hashlib.sha256(s.encode()).digest())
-
-
-def policy_jws(text):
-    return jws({"alg": "none"}, {"AttestationPolicy": b64url_text(text)})
 
 
 def records(path):
@@ -289,14 +257,7 @@ def check_tampering(res, build, tmp, path, data_dir):
             reason="prev does not match the SHA-256 of line %d" % n)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--keep", action="store_true")
-    args = ap.parse_args()
-    build = os.path.abspath(args.build_dir)
-    res = Results()
-    tmp = tempfile.mkdtemp(prefix="attestd-audit-")
+def run(res, build, tmp):
     d = None
     try:
         env = harness.setup_synthetic(build, tmp)
@@ -306,9 +267,8 @@ def main():
         rt_bin = {"data": b64url(read(os.path.join(ev, "runtime.bin"))), "dataType": "Binary"}
         idp = TestIdP(tmp)
         audit = os.path.join(tmp, "audit.log")
-        with open(env["config"], "a") as f:
-            f.write("oidc_config = %s\naudit_file = %s\naudit_fsync = always\n" %
-                    (idp.config_path, audit))
+        harness.write_conf(env["config"], ["audit_file = %s" % audit, "audit_fsync = always"],
+                           idp, append=True)
         d = harness.Daemon(build, env["data_dir"], env["config"], env["fixed_time"])
         c = harness.Client(d.start(), d.ca)
         want = run_flows(res, c, idp, q_sgx, q_bad, rt_bin)
@@ -373,21 +333,21 @@ def main():
         res.check("old + new files verify as one chain against the stored head",
                   rc == 0 and out.startswith("audit ok: %d records, seq 1..%d, head " %
                                              (total, total)), "%d %s %s" % (rc, out, err))
-    except Exception as ex:  # a crash is one failure with its cause
-        import traceback
-        traceback.print_exc()
-        res.check("no exception", False, repr(ex))
+    except Exception as ex:
+        res.crashed(ex)
     finally:
         if d is not None:
             d.stop()
             if res.failed:
                 print("---- attestd stderr ----\n%s" % d.log()[-6000:])
-        if args.keep:
-            print("kept %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (res.passed, res.failed))
-    return 1 if res.failed else 0
+
+
+def main():
+    args = harness.arg_parser().parse_args()
+    res = harness.Results()
+    with harness.workdir("audit", args.keep) as tmp:
+        run(res, os.path.abspath(args.build_dir), tmp)
+    return res.summary()
 
 
 if __name__ == "__main__":

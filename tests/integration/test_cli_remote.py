@@ -14,49 +14,20 @@ appear in attestctl's output.
 Prints one line per check, then "N passed, M failed"; exits non-zero on any failure.
 """
 
-import argparse
-import base64
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from harness import b64url_decode  # noqa: E402
 from idp import TestIdP, b64url, make_signer, openssl  # noqa: E402
 
 POLICY = "version=1.0; authorizationrules{=> permit();}; issuancerules{};"
 ODD_POLICY = "\nversion= 1.0;\r\nauthorizationrules\r\n{\t=> permit(); };\r\nissuancerules { };"
-
-
-def b64url_decode(s):
-    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-        self.skipped = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS %s" % name)
-        else:
-            self.failed += 1
-            print("FAIL %s %s" % (name, detail))
-        sys.stdout.flush()
-        return ok
-
-    def skip(self, name, why):
-        self.skipped += 1
-        print("SKIPPED %s: %s" % (name, why))
-        sys.stdout.flush()
 
 
 class Ctl:
@@ -355,20 +326,7 @@ def run_local_role(res, build, data):
     res.check("local role bad option -> 2", p.returncode == 2, repr(p.stderr))
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--keep", action="store_true")
-    args = ap.parse_args()
-    if shutil.which("openssl") is None:
-        print("SKIPPED: openssl command line not installed")
-        return 0
-    exe = harness.binary(args.build_dir, "attestctl")
-    if exe is None:
-        print("attestctl not built in %s" % args.build_dir)
-        return 1
-    work = tempfile.mkdtemp(prefix="attestd-cli-remote-")
-    res = Results()
+def run(res, args, exe, work):
     d = None
     try:
         idp = TestIdP(work)
@@ -379,8 +337,7 @@ def main():
                           "isolated", "--signer-cert", a["cert"])
         run_local_role(res, args.build_dir, data)
         conf = os.path.join(work, "attestd.conf")
-        with open(conf, "w") as f:
-            f.write("oidc_config = %s\n" % idp.config_path)
+        harness.write_conf(conf, idp=idp)
         d = harness.Daemon(args.build_dir, data, conf)
         port = d.start()
         ctl = Ctl(exe, "https://localhost:%d" % port, d.ca, work)
@@ -396,21 +353,26 @@ def main():
         leaked = [o for o in ctl.outputs if any(s in o for s in sigs)]
         res.check("no bearer token in attestctl's stdout or stderr (%d runs)" % len(ctl.outputs),
                   not leaked, repr(leaked[:1])[:300])
-    except Exception as ex:  # a crash is one failure with its cause
-        import traceback
-        traceback.print_exc()
-        res.check("harness", False, str(ex))
+    except Exception as ex:
+        res.crashed(ex, "harness")
     finally:
         if d is not None:
             rc = d.stop()
             res.check("attestd shutdown", rc == 0, d.log()[-2000:] if rc != 0 else "")
-        if args.keep:
-            print("kept %s" % work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, %d failed%s" % (res.passed, res.failed,
-                                      ", %d skipped" % res.skipped if res.skipped else ""))
-    return 0 if res.failed == 0 else 1
+
+
+def main():
+    args = harness.arg_parser().parse_args()
+    if harness.find_tool("openssl", skip=harness.OPENSSL_MISSING) is None:
+        return 0
+    exe = harness.binary(args.build_dir, "attestctl")
+    if exe is None:
+        print("attestctl not built in %s" % args.build_dir)
+        return 1
+    res = harness.Results()
+    with harness.workdir("cli-remote", args.keep) as work:
+        run(res, args, exe, work)
+    return res.summary()
 
 
 if __name__ == "__main__":

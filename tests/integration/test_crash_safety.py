@@ -16,21 +16,16 @@ random moment, then reads every policy back with `attestctl policy get --data-di
 Prints one line per check, then "N passed, M failed"; exits non-zero on any failure.
 """
 
-import argparse
-import json
 import os
 import random
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from idp import TestIdP, b64url, jws  # noqa: E402
+from idp import TestIdP, policy_jws  # noqa: E402
 
 API = "api-version=2022-08-01"
 PROVIDERS = ("default", "c1", "c2")
@@ -63,8 +58,7 @@ class Writer(threading.Thread):
     def run(self):
         while True:
             n = self.next
-            body = jws({"alg": "none"}, {"AttestationPolicy": b64url(policy_text(
-                self.prov, self.typ, n))})
+            body = policy_jws(policy_text(self.prov, self.typ, n))
             self.sent.append(n)
             try:
                 r = self.client.request("PUT", path_for(self.prov, self.typ),
@@ -80,29 +74,8 @@ class Writer(threading.Thread):
             self.next = n + 1
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--rounds", type=int, default=20)
-    ap.add_argument("--keep", action="store_true")
-    args = ap.parse_args()
-    if shutil.which("openssl") is None:
-        print("SKIPPED: openssl command line not installed")
-        return 0
-    work = tempfile.mkdtemp(prefix="attestd-crash-")
-    passed = failed = 0
-
-    def check(name, ok, detail=""):
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-            print("PASS %s" % name)
-        else:
-            failed += 1
-            print("FAIL %s %s" % (name, detail))
-        sys.stdout.flush()
-        return ok
-
+def run(res, args, work):
+    check = res.check
     daemon = None
     try:
         idp = TestIdP(work)
@@ -110,8 +83,7 @@ def main():
         for p in PROVIDERS[1:]:
             harness.attestctl(args.build_dir, data, "provider", "create", p)
         conf = os.path.join(work, "attestd.conf")
-        with open(conf, "w") as f:
-            f.write("oidc_config = %s\nlog_level = error\n" % idp.config_path)
+        harness.write_conf(conf, ["log_level = error"], idp)
         token = idp.token(["Attestation.Owner"], sub="crash-owner")
         rng = random.Random(int(os.environ.get("CRASH_SEED", str(int(time.time())))))
         # Per key: every version ever sent, and the highest one acknowledged.
@@ -179,17 +151,25 @@ def main():
             hdr = f.read(20)
         check("database file is in WAL mode (header bytes 18-19 = 2)",
               hdr[18] == 2 and hdr[19] == 2, hdr[18:20].hex())
-    except Exception as ex:  # a crash is one failure with its cause
-        check("no exception", False, "%s: %s" % (type(ex).__name__, ex))
+    except Exception as ex:
+        res.crashed(ex)
         if daemon is not None:
             print(daemon.log())
     finally:
         if daemon is not None:
             daemon.kill()
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+
+
+def main():
+    ap = harness.arg_parser()
+    ap.add_argument("--rounds", type=int, default=20)
+    args = ap.parse_args()
+    if harness.find_tool("openssl", skip=harness.OPENSSL_MISSING) is None:
+        return 0
+    res = harness.Results()
+    with harness.workdir("crash", args.keep) as work:
+        run(res, args, work)
+    return res.summary()
 
 
 if __name__ == "__main__":

@@ -16,18 +16,16 @@
 Prints one line per check, then "N passed, M failed"; exits non-zero on any failure.
 """
 
-import argparse
 import os
 import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from idp import TestIdP, b64url, jws  # noqa: E402
+from idp import TestIdP, policy_jws  # noqa: E402
 
 API = "api-version=2022-08-01"
 MARK = "encryption-marker-policy-4242"
@@ -48,28 +46,8 @@ def attestd_once(build_dir, data, env, extra=()):
     return p.returncode, p.stderr.decode(errors="replace").splitlines()
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--keep", action="store_true")
-    args = ap.parse_args()
-    if shutil.which("openssl") is None:
-        print("SKIPPED: openssl command line not installed")
-        return 0
-    work = tempfile.mkdtemp(prefix="attestd-enc-")
-    passed = failed = 0
-
-    def check(name, ok, detail=""):
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-            print("PASS %s" % name)
-        else:
-            failed += 1
-            print("FAIL %s %s" % (name, detail))
-        sys.stdout.flush()
-        return ok
-
+def run(res, args, work):
+    check = res.check
     ctl = harness.binary(args.build_dir, "attestctl")
     daemon = None
     try:
@@ -123,8 +101,7 @@ def main():
         # 3. The rotation procedure with a running daemon.
         idp = TestIdP(work)
         conf = os.path.join(work, "attestd.conf")
-        with open(conf, "w") as f:
-            f.write("oidc_config = %s\nkek_file = %s\n" % (idp.config_path, live_key))
+        harness.write_conf(conf, ["kek_file = %s" % live_key], idp)
         os.environ.pop("ATTESTD_KEK", None)  # the daemon must use kek_file
         daemon = harness.Daemon(args.build_dir, data, conf)
         client = harness.Client(daemon.start(), daemon.ca)
@@ -132,7 +109,7 @@ def main():
         hdrs = {"Authorization": "Bearer " + tok, "Content-Type": "text/plain"}
 
         def put(text):
-            body = jws({"alg": "none"}, {"AttestationPolicy": b64url(text)})
+            body = policy_jws(text)
             return client.request("PUT", "/providers/p1/policies/SgxEnclave?" + API,
                                   body=body.encode(), headers=hdrs)
 
@@ -186,17 +163,23 @@ def main():
         check("store files hold no policy text, principal or KEK",
               MARK.encode() not in blob and b"principal-marker" not in blob
               and key_hex not in blob and bytes.fromhex(key_hex.decode()) not in blob)
-    except Exception as ex:  # a crash is one failure with its cause
-        check("no exception", False, "%s: %s" % (type(ex).__name__, ex))
+    except Exception as ex:
+        res.crashed(ex)
         if daemon is not None:
             print(daemon.log())
     finally:
         if daemon is not None:
             daemon.kill()
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+
+
+def main():
+    args = harness.arg_parser().parse_args()
+    if harness.find_tool("openssl", skip=harness.OPENSSL_MISSING) is None:
+        return 0
+    res = harness.Results()
+    with harness.workdir("enc", args.keep) as work:
+        run(res, args, work)
+    return res.summary()
 
 
 if __name__ == "__main__":

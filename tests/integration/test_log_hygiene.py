@@ -21,7 +21,6 @@
 Prints one line per check, then "N passed, M failed"; exits non-zero on any failure.
 """
 
-import argparse
 import base64
 import glob
 import json
@@ -30,35 +29,17 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import b64url, read  # noqa: E402
-from idp import TestIdP, jws  # noqa: E402
-from idp import b64url as b64url_text  # noqa: E402
+from idp import TestIdP, policy_jws  # noqa: E402
 
 API = "api-version=2022-08-01"
 POLICY = "version=1.0; authorizationrules{=> permit();}; issuancerules{};"
 JWS_RE = re.compile(rb"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}")
 BEARER_RE = re.compile(rb"Bearer\s+[A-Za-z0-9_.-]{20,}")
-
-
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS %s" % name)
-        else:
-            self.failed += 1
-            print("FAIL %s %s" % (name, detail))
-        sys.stdout.flush()
-        return ok
 
 
 def encodings(data):
@@ -107,7 +88,7 @@ def flows(res, c, idp, q_sgx, q_bad, rt_bin, tag):
     reader = idp.token(["Attestation.Reader"], sub="hyg-reader")
     forged = idp.token(["Attestation.Owner"], sub="hyg-owner", key=idp.rogue_key)
     tokens = [owner, reader, forged]
-    pj = jws({"alg": "none"}, {"AttestationPolicy": b64url_text(POLICY)})
+    pj = policy_jws(POLICY)
     statuses = []
     for method, path, tok, body, ctype in (
             ("GET", "/policies/SgxEnclave?" + API, owner, None, None),
@@ -142,14 +123,7 @@ def scan(res, label, blobs, secrets):
                   not hits, ", ".join(hits[:8]))
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--keep", action="store_true")
-    args = ap.parse_args()
-    build = os.path.abspath(args.build_dir)
-    res = Results()
-    tmp = tempfile.mkdtemp(prefix="attestd-hygiene-")
+def run(res, build, tmp):
     try:
         env = harness.setup_synthetic(build, tmp)
         ev = env["evidence"]
@@ -157,15 +131,14 @@ def main():
         q_bad = read(os.path.join(ev, "sgx_tampered.bin"))
         rt_bin = {"data": b64url(read(os.path.join(ev, "runtime.bin"))), "dataType": "Binary"}
         idp = TestIdP(tmp)
-        base_conf = read(env["config"]).decode()
         blobs = {}
         tokens = []
         for tag, fmt in (("text", "text"), ("json", "json")):
             conf = os.path.join(tmp, "attestd-%s.conf" % tag)
             audit = os.path.join(tmp, "audit-%s.log" % tag)
-            with open(conf, "w") as f:
-                f.write(base_conf + "oidc_config = %s\naudit_file = %s\nlog_level = debug\n"
-                        "log_format = %s\n" % (idp.config_path, audit, fmt))
+            shutil.copyfile(env["config"], conf)
+            harness.write_conf(conf, ["audit_file = %s" % audit, "log_level = debug",
+                                      "log_format = %s" % fmt], idp, append=True)
             d = harness.Daemon(build, env["data_dir"], conf, env["fixed_time"])
             try:
                 c = harness.Client(d.start(), d.ca)
@@ -226,17 +199,16 @@ def main():
         print("scanned %d daemon log file(s) in %s" % (len(files), os.path.join(build, "test-logs")))
         res.check("BUILD/test-logs: no private key, bearer value or signed JWS in %d file(s)"
                   % len(files), files and not bad, "; ".join(bad[:5]))
-    except Exception as ex:  # a crash is one failure with its cause
-        import traceback
-        traceback.print_exc()
-        res.check("no exception", False, repr(ex))
-    finally:
-        if args.keep:
-            print("kept %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (res.passed, res.failed))
-    return 1 if res.failed else 0
+    except Exception as ex:
+        res.crashed(ex)
+
+
+def main():
+    args = harness.arg_parser().parse_args()
+    res = harness.Results()
+    with harness.workdir("hygiene", args.keep) as tmp:
+        run(res, os.path.abspath(args.build_dir), tmp)
+    return res.summary()
 
 
 if __name__ == "__main__":

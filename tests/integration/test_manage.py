@@ -23,20 +23,17 @@ isolated --signer-cert A.pem` (A made with openssl).
 Prints one line per check, then "N passed, M failed"; exits non-zero on any failure.
 """
 
-import argparse
 import base64
-import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from idp import TestIdP, b64url, jws, make_signer, openssl  # noqa: E402
+from harness import b64url_decode, token_hash  # noqa: E402
+from idp import TestIdP, jws, make_signer, openssl, policy_jws  # noqa: E402
 
 API = "api-version=2020-10-01"
 POLICY = "version=1.0; authorizationrules{=> permit();}; issuancerules{};"
@@ -47,33 +44,6 @@ VEC_RESET = "eyJhbGciOiJub25lIn0.."
 VEC_RESET_HASH = "SlVJkQKpZtLXQJDncc2fBGyLLhf6wuSfG3T2LQw3Xus"
 ROLES = {"none": None, "Reader": ["Attestation.Reader"],
          "Contributor": ["Attestation.Contributor"], "Owner": ["Attestation.Owner"]}
-
-
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS %s" % name)
-        else:
-            self.failed += 1
-            print("FAIL %s %s" % (name, detail))
-        sys.stdout.flush()
-        return ok
-
-
-def b64url_decode(s):
-    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-
-def policy_jws(text, signer=None):
-    payload = {"AttestationPolicy": b64url(text)}
-    if signer is None:
-        return jws({"alg": "none"}, payload)
-    return jws({"alg": "RS256", "x5c": [signer["x5c"]]}, payload, signer["key"])
 
 
 def reset_jws(signer=None):
@@ -134,10 +104,6 @@ class Mgmt:
         v = subprocess.run(["openssl", "dgst", "-sha256", "-verify", pub, "-signature", sig],
                            input=(parts[0] + "." + parts[1]).encode(), capture_output=True)
         return claims if v.returncode == 0 else None
-
-
-def token_hash(s):
-    return b64url(hashlib.sha256(s.encode()).digest())
 
 
 def run_matrix(res, m, idp, a, b):
@@ -313,16 +279,7 @@ def run_trust_checks(res, m, idp, a, b, c):
     return [tok]
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--keep", action="store_true")
-    args = ap.parse_args()
-    if shutil.which("openssl") is None:
-        print("SKIPPED: openssl command line not installed")
-        return 0
-    work = tempfile.mkdtemp(prefix="attestd-manage-")
-    res = Results()
+def run(res, args, work):
     daemons = []
     try:
         idp = TestIdP(work)
@@ -333,8 +290,7 @@ def main():
         harness.attestctl(args.build_dir, data, "provider", "create", "iso", "--mode",
                           "isolated", "--signer-cert", a["cert"])
         conf = os.path.join(work, "attestd.conf")
-        with open(conf, "w") as f:
-            f.write("oidc_config = %s\n" % idp.config_path)
+        harness.write_conf(conf, idp=idp)
         d = harness.Daemon(args.build_dir, data, conf)
         daemons.append(d)
         port = d.start()
@@ -367,20 +323,22 @@ def main():
                       x.get("request_id") for x in audits), str(audits[:3]))
         leaked = [t for t in tokens if t and t.split(".")[-1] and t.split(".")[-1] in log]
         res.check("no bearer token in the log", not leaked, "%d leaked" % len(leaked))
-    except Exception as ex:  # a crash is one failure with its cause
-        import traceback
-        traceback.print_exc()
-        res.check("harness", False, str(ex))
+    except Exception as ex:
+        res.crashed(ex, "harness")
     finally:
         for d in daemons:
             rc = d.stop()
             res.check("attestd shutdown", rc == 0, d.log()[-2000:] if rc != 0 else "")
-        if args.keep:
-            print("kept %s" % work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, %d failed" % (res.passed, res.failed))
-    return 0 if res.failed == 0 else 1
+
+
+def main():
+    args = harness.arg_parser().parse_args()
+    if harness.find_tool("openssl", skip=harness.OPENSSL_MISSING) is None:
+        return 0
+    res = harness.Results()
+    with harness.workdir("manage", args.keep) as work:
+        run(res, args, work)
+    return res.summary()
 
 
 if __name__ == "__main__":

@@ -15,45 +15,23 @@ POST /metrics is 405; an unknown path is counted under route="unmatched".
 Prints one line per check, then "N passed, M failed"; exits non-zero on any failure.
 """
 
-import argparse
 import calendar
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from idp import TestIdP, b64url, jws  # noqa: E402
+from idp import TestIdP, b64url, policy_jws  # noqa: E402
 
 API = "api-version=2020-10-01"
 POLICY = "version=1.0; authorizationrules{=> permit();}; issuancerules{};"
 SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
 LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS %s" % name)
-        else:
-            self.failed += 1
-            print("FAIL %s %s" % (name, detail))
-        sys.stdout.flush()
-        return ok
-
-    def eq(self, name, got, want):
-        return self.check(name, got == want, "got %r want %r" % (got, want))
 
 
 def parse(text):
@@ -113,8 +91,7 @@ def run(res, build, work):
     env = harness.setup_synthetic(build, work)
     ev = env["evidence"]
     idp = TestIdP(work)
-    with open(env["config"], "a") as f:
-        f.write("oidc_config = %s\n" % idp.config_path)
+    harness.write_conf(env["config"], idp=idp, append=True)
     d = harness.Daemon(build, env["data_dir"], env["config"], env["fixed_time"])
     t_start = int(time.time())
     port = d.start()
@@ -132,7 +109,7 @@ def run(res, build, work):
         res.check("tampered quote refused", r.status == 400, repr(r))
         bad_code = r.error_code()
 
-        policy = jws({"alg": "none"}, {"AttestationPolicy": b64url(POLICY)})
+        policy = policy_jws(POLICY)
         ppath = "/policies/SgxEnclave?" + API
         hdr = {"Content-Type": "text/plain"}
         rogue = idp.token(roles=["Attestation.Owner"], key=idp.rogue_key)
@@ -205,10 +182,9 @@ def run(res, build, work):
         s2 = parse(text2)
         res.eq("the first scrape is counted", get(s2, H, route="metrics", status="200"), 1.0)
 
-        promtool = shutil.which("promtool")
-        if promtool is None:
-            print("SKIPPED: promtool check metrics (promtool not installed)")
-        else:
+        promtool = harness.find_tool("promtool",
+                                     skip="promtool check metrics (promtool not installed)")
+        if promtool is not None:
             p = subprocess.run([promtool, "check", "metrics"], input=text2.encode(),
                                capture_output=True)
             res.check("promtool check metrics exits 0", p.returncode == 0,
@@ -221,26 +197,16 @@ def run(res, build, work):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--keep", action="store_true")
-    args = ap.parse_args()
-    if shutil.which("openssl") is None:
-        print("SKIPPED: openssl command line not installed")
+    args = harness.arg_parser().parse_args()
+    if harness.find_tool("openssl", skip=harness.OPENSSL_MISSING) is None:
         return 0
-    work = tempfile.mkdtemp(prefix="attestd-metrics-")
-    res = Results()
-    try:
-        run(res, args.build_dir, work)
-    except Exception as ex:  # a crash is one failure with its cause
-        import traceback
-        traceback.print_exc()
-        res.check("harness", False, str(ex))
-    finally:
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, %d failed" % (res.passed, res.failed))
-    return 1 if res.failed else 0
+    res = harness.Results()
+    with harness.workdir("metrics", args.keep) as work:
+        try:
+            run(res, args.build_dir, work)
+        except Exception as ex:
+            res.crashed(ex, "harness")
+    return res.summary()
 
 
 if __name__ == "__main__":

@@ -22,16 +22,13 @@ host"; `treat_as_public = 127.0.0.2/32` declares it public for the daemon.
 Prints one line per check, then "N passed, M failed"; exits non-zero on any failure.
 """
 
-import argparse
 import json
 import os
-import shutil
 import socket
 import ssl
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True
@@ -40,28 +37,6 @@ import harness  # noqa: E402
 from idp import TestIdP  # noqa: E402
 
 OWNER = ["Attestation.Owner"]
-
-
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS %s" % name)
-        else:
-            self.failed += 1
-            print("FAIL %s %s" % (name, detail))
-        sys.stdout.flush()
-        return ok
-
-
-def write_conf(path, lines):
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    return path
 
 
 def tls_refused(port, source, ca):
@@ -90,8 +65,7 @@ class Env:
         os.makedirs(data, exist_ok=True)
         for p in providers:
             harness.attestctl(self.build, data, "provider", "create", p)
-        conf = write_conf(os.path.join(self.work, name + ".conf"),
-                          ["oidc_config = %s" % self.idp.config_path] + lines)
+        conf = harness.write_conf(os.path.join(self.work, name + ".conf"), lines, self.idp)
         d = harness.Daemon(self.build, data, conf, listen=listen)
         self.daemons.append(d)
         if start:
@@ -196,7 +170,7 @@ def test_source_policy(env, R):
 
 def start_fails(env, name, lines, listen, needle):
     data = os.path.join(env.work, name)
-    conf = write_conf(os.path.join(env.work, name + ".conf"), lines)
+    conf = harness.write_conf(os.path.join(env.work, name + ".conf"), lines)
     exe = harness.binary(env.build, "attestd")
     cmd = [exe, "--data-dir", data, "--config", conf]
     if listen:
@@ -421,28 +395,22 @@ def test_limits(env, R):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--keep", action="store_true")
-    a = ap.parse_args()
-    work = tempfile.mkdtemp(prefix="attestd-net-")
-    R = Results()
-    env = Env(os.path.abspath(a.build_dir), work)
-    try:
-        test_source_policy(env, R)
-        test_start_refusals(env, R)
-        test_roles(env, R)
-        test_limits(env, R)
-    except Exception as ex:  # noqa: BLE001 - report, then fail
-        R.check("no exception", False, repr(ex))
-        for d in env.daemons:
-            print(d.log()[-3000:])
-    finally:
-        env.stop_all()
-        if not a.keep:
-            shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, %d failed" % (R.passed, R.failed))
-    return 1 if R.failed else 0
+    a = harness.arg_parser().parse_args()
+    R = harness.Results()
+    with harness.workdir("net", a.keep) as work:
+        env = Env(os.path.abspath(a.build_dir), work)
+        try:
+            test_source_policy(env, R)
+            test_start_refusals(env, R)
+            test_roles(env, R)
+            test_limits(env, R)
+        except Exception as ex:  # noqa: BLE001 - report, then fail
+            R.crashed(ex)
+            for d in env.daemons:
+                print(d.log()[-3000:])
+        finally:
+            env.stop_all()
+    return R.summary()
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@
 Prints one line per check, then "N passed, M failed"; exits non-zero on any failure.
 """
 
-import argparse
 import base64
 import glob
 import hashlib
@@ -41,7 +40,8 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from idp import TENANT, TestIdP, b64url, jws, make_signer, openssl  # noqa: E402
+from harness import b64url_decode, claims_of, token_hash  # noqa: E402
+from idp import TENANT, TestIdP, b64url, make_signer, openssl, policy_jws  # noqa: E402
 
 API = "api-version=2020-10-01"
 MARKER = "drill-marker-5c2f"
@@ -51,44 +51,6 @@ POL_ISO = "version=1.0; authorizationrules{=> permit();}; issuancerules{}; // is
 POL_TEXT = "version=1.0; authorizationrules{=> permit();}; issuancerules{}; // bare text"
 OWNER_PRINCIPAL = TENANT + "/oid-drill-owner"
 READER_PRINCIPAL = TENANT + "/oid-drill-reader"
-
-
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS %s" % name)
-        else:
-            self.failed += 1
-            print("FAIL %s %s" % (name, str(detail)[:600]))
-        sys.stdout.flush()
-        return ok
-
-    def eq(self, name, got, want):
-        return self.check(name, got == want, "got %r, want %r" % (got, want))
-
-
-def b64url_decode(s):
-    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-
-def token_hash(s):
-    return b64url(hashlib.sha256(s.encode()).digest())
-
-
-def policy_jws(text, signer=None):
-    payload = {"AttestationPolicy": b64url(text)}
-    if signer is None:
-        return jws({"alg": "none"}, payload)
-    return jws({"alg": "RS256", "x5c": [signer["x5c"]]}, payload, signer["key"])
-
-
-def claims_of(tok):
-    return json.loads(b64url_decode(tok.split(".")[1]))
 
 
 def rs256_verifies(token, jwks, workdir):
@@ -161,9 +123,8 @@ def drill(res, build, work):
         f.write(os.urandom(32).hex() + "\n")
     os.chmod(key, 0o600)
     bdir = os.path.join(work, "backups")
-    with open(conf, "a") as f:
-        f.write("oidc_config = %s\nbackup_dir = %s\nbackup_interval_s = 1\nbackup_keep = 2\n"
-                "backup_key_file = %s\n" % (idp.config_path, bdir, key))
+    harness.write_conf(conf, ["backup_dir = %s" % bdir, "backup_interval_s = 1", "backup_keep = 2",
+                              "backup_key_file = %s" % key], idp, append=True)
     harness.attestctl(build, data, "provider", "create", "iso", "--mode", "isolated",
                       "--signer-cert", a["cert"])
     harness.attestctl(build, data, "role", "assign", "--principal", OWNER_PRINCIPAL, "--role",
@@ -353,24 +314,13 @@ def drill(res, build, work):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--keep", action="store_true")
-    args = ap.parse_args()
-    if shutil.which("openssl") is None:
-        print("SKIPPED: openssl command line not installed")
+    args = harness.arg_parser().parse_args()
+    if harness.find_tool("openssl", skip=harness.OPENSSL_MISSING) is None:
         return 0
-    work = tempfile.mkdtemp(prefix="attestd-drill-")
-    res = Results()
-    try:
-        drill(res, args.build_dir, work)
-    finally:
-        if args.keep:
-            print("kept %s" % work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, %d failed" % (res.passed, res.failed))
-    return 1 if res.failed else 0
+    res = harness.Results(detail_max=600)  # details here can be whole responses
+    with harness.workdir("drill", args.keep) as work:
+        drill(res, args.build_dir, work)  # an exception ends the test with its traceback
+    return res.summary()
 
 
 if __name__ == "__main__":

@@ -11,13 +11,11 @@ Prints "SKIPPED: ..." and exits 0 when node/npm/openssl are missing or the npm r
 unreachable with nothing cached.
 """
 
-import argparse
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -48,27 +46,8 @@ def install(build):
     return app, None
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--keep", action="store_true")
-    a = ap.parse_args()
-    build = os.path.abspath(a.build_dir)
-    for tool in ("node", "npm", "openssl"):
-        if shutil.which(tool) is None:
-            return skip("%s not installed" % tool)
-    major = subprocess.run(["node", "-p", "process.versions.node.split('.')[0]"],
-                           capture_output=True).stdout.decode().strip()
-    if not major.isdigit() or int(major) < 18:
-        return skip("node >= 18 needed")
-    app, why = install(build)
-    if app is None:
-        if why.startswith("npm registry"):
-            return skip(why)
-        print(why)
-        print("0 passed, 1 failed")
-        return 1
-    work = tempfile.mkdtemp(prefix="attestd-sdk-admin-")
+def run(build, app, work):
+    """The SDK's admin_test.mjs against a daemon; its exit status (1 on a daemon failure)."""
     d = None
     rc = 1
     try:
@@ -78,8 +57,7 @@ def main():
         harness.attestctl(build, data, "provider", "create", "iso", "--mode", "isolated",
                           "--signer-cert", signers["A"]["cert"])
         conf = os.path.join(work, "attestd.conf")
-        with open(conf, "w") as f:
-            f.write("oidc_config = %s\n" % idp.config_path)
+        harness.write_conf(conf, idp=idp)
         d = harness.Daemon(build, data, conf)
         port = d.start()
         info = {"base": "https://localhost:%d" % port,
@@ -102,11 +80,28 @@ def main():
                 rc = 1
             elif rc != 0:
                 print(d.log()[-3000:])
-        if a.keep:
-            print("kept %s" % work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     return rc
+
+
+def main():
+    a = harness.arg_parser().parse_args()
+    build = os.path.abspath(a.build_dir)
+    for tool in ("node", "npm", "openssl"):
+        if shutil.which(tool) is None:
+            return skip("%s not installed" % tool)
+    major = subprocess.run(["node", "-p", "process.versions.node.split('.')[0]"],
+                           capture_output=True).stdout.decode().strip()
+    if not major.isdigit() or int(major) < 18:
+        return skip("node >= 18 needed")
+    app, why = install(build)
+    if app is None:
+        if why.startswith("npm registry"):
+            return skip(why)
+        print(why)
+        print("0 passed, 1 failed")
+        return 1
+    with harness.workdir("sdk-admin", a.keep) as work:
+        return run(build, app, work)
 
 
 if __name__ == "__main__":

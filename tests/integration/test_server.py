@@ -15,7 +15,6 @@ vector runs with the production Intel root and --fixed-time = meta.json verify_a
 Prints one line per check, then "N passed, M failed"; exits non-zero on any failure.
 """
 
-import argparse
 import hashlib
 import json
 import os
@@ -47,36 +46,6 @@ STORED_POLICY = ('version=1.0;\nauthorizationrules{\n'
 
 SGX_COLLATERAL_KEYS = {"qeidcertshash", "qeidcrlhash", "qeidhash", "quotehash",
                        "tcbinfocertshash", "tcbinfocrlhash", "tcbinfohash"}
-
-
-class Results:
-    def __init__(self, verbose=False):
-        self.passed = 0
-        self.failed = 0
-        self.failures = []
-        self.verbose = verbose
-
-    def check(self, name, cond, detail=""):
-        if cond:
-            self.passed += 1
-            print("PASS %s" % name)
-        else:
-            self.failed += 1
-            self.failures.append(name)
-            print("FAIL %s%s" % (name, (": " + str(detail)) if detail != "" else ""))
-        sys.stdout.flush()
-        return bool(cond)
-
-    def eq(self, name, got, want):
-        return self.check(name, got == want, "got %r, want %r" % (got, want))
-
-    def skip(self, name, why):
-        print("SKIPPED %s: %s" % (name, why))
-        sys.stdout.flush()
-
-    def info(self, text):
-        print("INFO %s" % text)
-        sys.stdout.flush()
 
 
 # ------------------------------------------------------------------ tokens
@@ -858,21 +827,19 @@ def vector_suite(t, build, tmp):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap = harness.arg_parser()
     ap.add_argument("--verbose", action="store_true", help="print attestd's log on failure")
     ap.add_argument("--no-vectors", action="store_true")
     a = ap.parse_args()
     build = os.path.abspath(a.build_dir)
-    if shutil.which("openssl") is None:
+    if harness.find_tool("openssl") is None:  # required here: a failure, not a skip
         print("openssl command line not found")
         print("0 passed, 1 failed")
         return 1
-    t = Results(verbose=a.verbose or bool(os.environ.get("ATTESTD_TEST_VERBOSE")))
-    tmp = tempfile.mkdtemp(prefix="attestd-it-")
+    t = harness.Results(list_failures=True,
+                        verbose=a.verbose or bool(os.environ.get("ATTESTD_TEST_VERBOSE")))
     start = time.time()
-    try:
+    with harness.workdir("it", a.keep) as tmp:
         try:
             synthetic_suite(t, build, tmp)
         except Exception as ex:  # noqa: BLE001 - setup failures count as a failure
@@ -885,16 +852,7 @@ def main():
             except Exception as ex:  # noqa: BLE001
                 t.check("vector suite ran to completion", False,
                         "%s: %s" % (type(ex).__name__, ex))
-    finally:
-        if a.keep:
-            print("kept %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    if t.failures:
-        print("failed checks:\n  " + "\n  ".join(t.failures))
-    print("elapsed %.1f s" % (time.time() - start))
-    print("%d passed, %d failed" % (t.passed, t.failed))
-    return 1 if t.failed else 0
+    return t.summary(started=start)
 
 
 if __name__ == "__main__":

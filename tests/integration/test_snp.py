@@ -19,21 +19,18 @@ and compares the token's claims with meta.json's maa_style claims; a NEG vector 
 Prints one line per check, then "N passed, M failed"; exits non-zero on any failure.
 """
 
-import argparse
 import hashlib
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import b64url, policy_hash, read  # noqa: E402
-from test_server import (Results, TokenChecker, check_common, check_error,  # noqa: E402
-                         split_jwt, token_of)
+from test_server import (TokenChecker, check_common, check_error, split_jwt,  # noqa: E402
+                         token_of)
 
 API_2020 = "api-version=2020-10-01"
 API_2022 = "api-version=2022-08-01"
@@ -297,21 +294,19 @@ def vector_suite(t, build, tmp):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap = harness.arg_parser()
     ap.add_argument("--verbose", action="store_true", help="print attestd's log on failure")
     ap.add_argument("--no-vectors", action="store_true")
     a = ap.parse_args()
     build = os.path.abspath(a.build_dir)
-    if shutil.which("openssl") is None:
+    if harness.find_tool("openssl") is None:  # required here: a failure, not a skip
         print("openssl command line not found")
         print("0 passed, 1 failed")
         return 1
-    t = Results(verbose=a.verbose or bool(os.environ.get("ATTESTD_TEST_VERBOSE")))
-    tmp = tempfile.mkdtemp(prefix="attestd-snp-")
+    t = harness.Results(list_failures=True,
+                        verbose=a.verbose or bool(os.environ.get("ATTESTD_TEST_VERBOSE")))
     start = time.time()
-    try:
+    with harness.workdir("snp", a.keep) as tmp:
         try:
             synthetic_suite(t, build, tmp)
         except Exception as ex:  # noqa: BLE001 - setup failures count as a failure
@@ -325,16 +320,7 @@ def main():
             except Exception as ex:  # noqa: BLE001
                 t.check("SEV-SNP vector suite ran to completion", False,
                         "%s: %s" % (type(ex).__name__, ex))
-    finally:
-        if a.keep:
-            print("kept %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    if t.failures:
-        print("failed checks:\n  " + "\n  ".join(t.failures))
-    print("elapsed %.1f s" % (time.time() - start))
-    print("%d passed, %d failed" % (t.passed, t.failed))
-    return 1 if t.failed else 0
+    return t.summary(started=start)
 
 
 if __name__ == "__main__":

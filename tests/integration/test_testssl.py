@@ -13,14 +13,11 @@ suite, none CBC, RC4, 3DES, NULL or export.
 Without testssl installed it prints "SKIPPED: ..." and exits 77 (ctest SKIP_RETURN_CODE).
 """
 
-import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -30,28 +27,8 @@ AEAD_12 = re.compile(r"^ECDHE-(ECDSA|RSA)-(AES(128|256)-GCM-SHA(256|384)|CHACHA2
 TLS13 = {"TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256"}
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--keep", action="store_true")
-    a = ap.parse_args()
-    exe = shutil.which("testssl") or shutil.which("testssl.sh")
-    if exe is None:
-        print("SKIPPED: testssl (Debian package testssl.sh) is not installed")
-        return 77
-    work = tempfile.mkdtemp(prefix="attestd-testssl-")
-    passed = failed = 0
-
-    def check(name, ok, detail=""):
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-            print("PASS %s" % name)
-        else:
-            failed += 1
-            print("FAIL %s %s" % (name, detail))
-        sys.stdout.flush()
-
+def run(res, a, exe, work):
+    check = res.check
     d = harness.Daemon(os.path.abspath(a.build_dir), os.path.join(work, "data"))
     try:
         d.start()
@@ -89,13 +66,21 @@ def main():
         bad_words = [c for c in ciphers if re.search(r"CBC|RC4|DES|NULL|EXP|anon|-SHA$", c)]
         check("testssl: no CBC/RC4/3DES/NULL/export suite", not bad_words, str(bad_words))
     except Exception as ex:  # noqa: BLE001
-        check("no exception", False, repr(ex))
+        res.crashed(ex)
     finally:
         d.stop()
-        if not a.keep:
-            shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+
+
+def main():
+    a = harness.arg_parser().parse_args()
+    exe = harness.find_tool("testssl", "testssl.sh",
+                            skip="testssl (Debian package testssl.sh) is not installed")
+    if exe is None:
+        return 77  # ctest SKIP_RETURN_CODE
+    res = harness.Results()
+    with harness.workdir("testssl", a.keep) as work:
+        run(res, a, exe, work)
+    return res.summary()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@
 Prints one line per check, then "N passed, M failed"; exits non-zero on any failure.
 """
 
-import argparse
 import hashlib
 import os
 import shutil
@@ -25,29 +24,12 @@ import signal
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from idp import TestIdP, openssl  # noqa: E402
-
-
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS %s" % name)
-        else:
-            self.failed += 1
-            print("FAIL %s %s" % (name, detail))
-        sys.stdout.flush()
-        return ok
 
 
 def s_client(port, *args):
@@ -207,10 +189,8 @@ def test_mtls(build, work, R):
     bad = make_cert(work, "client-bad", ca=other_ca, client=True)
     idp = TestIdP(os.path.join(work, "idp"))
     conf = os.path.join(work, "mtls.conf")
-    with open(conf, "w") as f:
-        f.write("oidc_config = %s\ntls_client_ca = %s\n"
-                "listener = 127.0.0.1:0 data\nlistener = 127.0.0.1:0 management mtls\n"
-                % (idp.config_path, ca[0]))
+    harness.write_conf(conf, ["tls_client_ca = %s" % ca[0], "listener = 127.0.0.1:0 data",
+                              "listener = 127.0.0.1:0 management mtls"], idp)
     d = harness.Daemon(build, os.path.join(work, "mtls"), conf, listen=None)
     d.start()
     try:
@@ -248,24 +228,17 @@ def test_mtls(build, work, R):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--keep", action="store_true")
-    a = ap.parse_args()
+    a = harness.arg_parser().parse_args()
     build = os.path.abspath(a.build_dir)
-    work = tempfile.mkdtemp(prefix="attestd-tls-")
-    R = Results()
-    try:
-        test_protocols(build, work, R)
-        test_reload(build, work, R)
-        test_mtls(build, work, R)
-    except Exception as ex:  # noqa: BLE001
-        R.check("no exception", False, repr(ex))
-    finally:
-        if not a.keep:
-            shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, %d failed" % (R.passed, R.failed))
-    return 1 if R.failed else 0
+    R = harness.Results()
+    with harness.workdir("tls", a.keep) as work:
+        try:
+            test_protocols(build, work, R)
+            test_reload(build, work, R)
+            test_mtls(build, work, R)
+        except Exception as ex:  # noqa: BLE001
+            R.crashed(ex)
+    return R.summary()
 
 
 if __name__ == "__main__":

@@ -1,12 +1,17 @@
 #include "test_util.h"
 
 #include "store/kek.h"
+#include "store/store.h"
 
 #include "base/fileio.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char *dir_or_null(const char *env, const char *fallback, char *buf, size_t cap)
 {
@@ -48,4 +53,79 @@ const struct at_kek *tu_kek(void)
         0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17};
     at_kek_from_bytes(bytes, &k);
     return &k;
+}
+
+char *tu_tempdir(char *buf, size_t cap, const char *prefix)
+{
+    int n = snprintf(buf, cap, "/tmp/attestd-%s-XXXXXX", prefix);
+    if (n < 0 || (size_t)n >= cap) {
+        errno = ENAMETOOLONG;
+        return NULL;
+    }
+    return mkdtemp(buf);
+}
+
+int tu_rm_tree(const char *path)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0) {
+        return -1;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        DIR *d = opendir(path);
+        if (d == NULL) {
+            return -1;
+        }
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
+                continue;
+            }
+            char sub[4096];
+            int n = snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+            if (n < 0 || (size_t)n >= sizeof(sub) || tu_rm_tree(sub) != 0) {
+                closedir(d);
+                return -1;
+            }
+        }
+        closedir(d);
+    }
+    return remove(path);
+}
+
+int tu_store_fx_setup(void **state, const char *prefix)
+{
+    struct tu_store_fx *f = calloc(1, sizeof(*f));
+    if (f == NULL) {
+        return -1;
+    }
+    if (tu_tempdir(f->base, sizeof(f->base), prefix) == NULL) {
+        fprintf(stderr, "setup: mkdtemp %s: %s\n", f->base, strerror(errno));
+        free(f);
+        return -1;
+    }
+    snprintf(f->dir, sizeof(f->dir), "%s/data", f->base);
+    struct at_err e;
+    at_err_init(&e);
+    if (!at_is_ok(at_store_open(f->dir, tu_kek(), &f->s, &e))) {
+        fprintf(stderr, "setup: at_store_open %s: %s\n", f->dir, e.msg);
+        (void)tu_rm_tree(f->base);
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+int tu_store_fx_teardown(void **state)
+{
+    struct tu_store_fx *f = *state;
+    at_store_close(f->s);
+    int rc = tu_rm_tree(f->base);
+    if (rc != 0) {
+        fprintf(stderr, "teardown: cannot remove %s\n", f->base);
+    }
+    free(f);
+    *state = NULL;
+    return rc;
 }

@@ -55,8 +55,7 @@ static int setup(void **state)
     if (f == NULL) {
         return -1;
     }
-    snprintf(f->dir, sizeof(f->dir), "/tmp/attestd-admin-XXXXXX");
-    if (mkdtemp(f->dir) == NULL) {
+    if (tu_tempdir(f->dir, sizeof(f->dir), "admin") == NULL) {
         return -1;
     }
     struct at_err e;
@@ -76,9 +75,7 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     at_store_close(f->store);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    if (system(cmd) != 0) {
+    if (tu_rm_tree(f->dir) != 0) {
         fprintf(stderr, "cannot remove %s\n", f->dir);
     }
     free(f);

@@ -37,8 +37,7 @@ static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    snprintf(f->base, sizeof(f->base), "/tmp/attestd-audit-XXXXXX");
-    assert_non_null(mkdtemp(f->base));
+    assert_non_null(tu_tempdir(f->base, sizeof(f->base), "audit"));
     snprintf(f->data, sizeof(f->data), "%s/data", f->base);
     snprintf(f->file, sizeof(f->file), "%s/audit.log", f->base);
     snprintf(f->copy, sizeof(f->copy), "%s/copy.log", f->base);
@@ -53,9 +52,7 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     at_store_close(f->s);
-    char cmd[200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->base);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tu_rm_tree(f->base), 0);
     free(f);
     return 0;
 }

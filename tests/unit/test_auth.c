@@ -20,7 +20,6 @@
 #include "base/encoding.h"
 #include "token/token.h"
 
-#include <dirent.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -48,34 +47,6 @@ static struct at_signer *rogue; /* RS256, in no JWKS */
 static char dir[64];
 static char jwks_v2[128], jwks_v1[128];
 static struct at_auth *auth;
-
-static int rm_tree(const char *path)
-{
-    struct stat sb;
-    if (lstat(path, &sb) != 0) {
-        return -1;
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        DIR *d = opendir(path);
-        if (d == NULL) {
-            return -1;
-        }
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
-                continue;
-            }
-            char sub[512];
-            snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-            if (rm_tree(sub) != 0) {
-                closedir(d);
-                return -1;
-            }
-        }
-        closedir(d);
-    }
-    return remove(path);
-}
 
 static void write_file(const char *path, const char *text)
 {
@@ -122,8 +93,7 @@ static int setup(void **state)
         !at_is_ok(at_signer_generate(AT_ALG_RS256, "rogue", T0 - 86400, 30, &rogue, &e))) {
         return -1;
     }
-    snprintf(dir, sizeof(dir), "/tmp/attestd-auth-XXXXXX");
-    if (mkdtemp(dir) == NULL) {
+    if (tu_tempdir(dir, sizeof(dir), "auth") == NULL) {
         return -1;
     }
     snprintf(jwks_v2, sizeof(jwks_v2), "%s/v2-jwks.json", dir);
@@ -149,7 +119,7 @@ static int teardown(void **state)
     at_signer_free(ec);
     at_signer_free(ps);
     at_signer_free(rogue);
-    return rm_tree(dir);
+    return tu_rm_tree(dir);
 }
 
 /* ------------------------------------------------------------ minting */

@@ -54,34 +54,6 @@ static at_status open_store(const char *dir, struct at_store **out, struct at_er
     return at_store_open(dir, tu_kek(), out, e);
 }
 
-static int rm_tree(const char *path)
-{
-    struct stat sb;
-    if (lstat(path, &sb) != 0) {
-        return -1;
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        DIR *d = opendir(path);
-        if (d == NULL) {
-            return -1;
-        }
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
-                continue;
-            }
-            char sub[512];
-            snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-            if (rm_tree(sub) != 0) {
-                closedir(d);
-                return -1;
-            }
-        }
-        closedir(d);
-    }
-    return remove(path);
-}
-
 #define OK(expr)                                                                                   \
     do {                                                                                           \
         struct at_err e_;                                                                          \
@@ -141,8 +113,7 @@ static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    snprintf(f->base, sizeof(f->base), "/tmp/attestd-backup-XXXXXX");
-    assert_non_null(mkdtemp(f->base));
+    assert_non_null(tu_tempdir(f->base, sizeof(f->base), "backup"));
     snprintf(f->dir, sizeof(f->dir), "%s/data", f->base);
     snprintf(f->file, sizeof(f->file), "%s/b.atb", f->base);
     OK(open_store(f->dir, &f->s, e));
@@ -156,7 +127,7 @@ static int teardown(void **state)
     struct fx *f = *state;
     at_store_close(f->s);
     at_backup_key_clear(&f->key);
-    assert_int_equal(rm_tree(f->base), 0);
+    assert_int_equal(tu_rm_tree(f->base), 0);
     free(f);
     return 0;
 }

@@ -82,8 +82,7 @@ static int setup(void **state)
     if (f == NULL) {
         return -1;
     }
-    snprintf(f->dir, sizeof(f->dir), "/tmp/attestd-mgmt-XXXXXX");
-    if (mkdtemp(f->dir) == NULL) {
+    if (tu_tempdir(f->dir, sizeof(f->dir), "mgmt") == NULL) {
         return -1;
     }
     struct at_err e;
@@ -119,9 +118,7 @@ static int teardown(void **state)
     ident_free(&f->b);
     ident_free(&f->c);
     ident_free(&f->ec);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    if (system(cmd) != 0) {
+    if (tu_rm_tree(f->dir) != 0) {
         fprintf(stderr, "cannot remove %s\n", f->dir);
     }
     free(f);

@@ -34,8 +34,7 @@ struct fx {
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/attestd-svc-XXXXXX");
-    if (f == NULL || mkdtemp(f->dir) == NULL) {
+    if (f == NULL || tu_tempdir(f->dir, sizeof(f->dir), "svc") == NULL) {
         return -1;
     }
     struct tp_pki_params pp;
@@ -87,9 +86,7 @@ static int teardown(void **state)
     at_service_free(f->svc);
     at_store_close(f->store);
     tp_pki_free(f->pki);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    int rc = system(cmd);
+    int rc = tu_rm_tree(f->dir);
     free(f);
     return rc == 0 ? 0 : -1;
 }

@@ -19,7 +19,6 @@
 #include "store/store.h"
 #include "testpki.h"
 
-#include <dirent.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -31,62 +30,14 @@
 /* 2025-06-20T00:00:00Z */
 #define T0 ((int64_t)1750377600)
 
-struct fx {
-    char base[64]; /* mkdtemp directory */
-    char dir[96];  /* base/data: created by at_store_open */
-    struct at_store *s;
-};
-
-/* Remove a directory tree (the test's temp dir: a few levels, no symlinks). */
-static int rm_tree(const char *path)
-{
-    struct stat sb;
-    if (lstat(path, &sb) != 0) {
-        return -1;
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        DIR *d = opendir(path);
-        if (d == NULL) {
-            return -1;
-        }
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
-                continue;
-            }
-            char sub[512];
-            snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-            if (rm_tree(sub) != 0) {
-                closedir(d);
-                return -1;
-            }
-        }
-        closedir(d);
-    }
-    return remove(path);
-}
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    snprintf(f->base, sizeof(f->base), "/tmp/attestd-store-XXXXXX");
-    assert_non_null(mkdtemp(f->base));
-    snprintf(f->dir, sizeof(f->dir), "%s/data", f->base);
-    struct at_err e;
-    at_err_init(&e);
-    assert_true(at_is_ok(at_store_open(f->dir, tu_kek(), &f->s, &e)));
-    *state = f;
-    return 0;
+    return tu_store_fx_setup(state, "store");
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    at_store_close(f->s);
-    assert_int_equal(rm_tree(f->base), 0);
-    free(f);
-    return 0;
+    return tu_store_fx_teardown(state);
 }
 
 /* A provider with recognisable (fake) key and certificate bytes. */
@@ -122,23 +73,11 @@ static void create_provider(struct at_store *s, const char *name)
     at_provider_clear(&p);
 }
 
-#define EXPECT_CODE(call, want)                                                                    \
-    do {                                                                                           \
-        struct at_err ee_;                                                                         \
-        at_err_init(&ee_);                                                                         \
-        at_status st_ = (call);                                                                    \
-        if (st_.code != (want)) {                                                                  \
-            print_error("%s: got %d (%s), want %d\n", #call, (int)st_.code, ee_.msg, (int)(want)); \
-        }                                                                                          \
-        assert_int_equal(st_.code, (want));                                                        \
-    } while (0)
-/* The macro's error context is named ee_ so calls can pass &ee_. */
-
 /* ------------------------------------------------------------------ files */
 
 static void test_open_modes(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     struct stat sb;
     assert_int_equal(stat(f->dir, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0700);
@@ -167,7 +106,7 @@ static void test_open_modes(void **state)
 
 static void test_open_errors(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     struct at_store *s2 = NULL;
     /* The database path is a directory. */
     char dir[160], path[200];
@@ -189,7 +128,7 @@ static void test_open_errors(void **state)
 /* A schema newer than the build is refused rather than misread. */
 static void test_schema_version(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     at_store_close(f->s);
     f->s = NULL;
     char path[160];
@@ -209,7 +148,7 @@ static void test_schema_version(void **state)
 
 static void test_provider_crud(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     struct at_provider p;
     make_provider(&p, "tenant-b", AT_MODE_ISOLATED);
     EXPECT_CODE(at_store_provider_create(f->s, &p, &ee_), AT_OK);
@@ -272,7 +211,7 @@ static void test_provider_crud(void **state)
 
 static void test_provider_list_empty(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     char **names = (char **)1;
     size_t n = 99;
     EXPECT_CODE(at_store_provider_list(f->s, &names, &n, &ee_), AT_OK);
@@ -282,7 +221,7 @@ static void test_provider_list_empty(void **state)
 
 static void test_provider_names(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     char max63[64], over64[65];
     memset(max63, 'a', 63);
     max63[63] = 0;
@@ -341,7 +280,7 @@ static void expect_policy(struct at_store *s, const char *prov, const char *type
 
 static void test_policy_byte_exact(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     create_provider(f->s, "p");
     static const char crlf[] =
         "version=1.0;\r\nauthorizationrules\r\n{\r\n  => permit();\r\n};\r\n";
@@ -382,7 +321,7 @@ static void test_policy_byte_exact(void **state)
 
 static void test_policy_reset_and_errors(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     create_provider(f->s, "p");
     struct at_policy_record r;
     EXPECT_CODE(at_store_policy_get(f->s, "p", "SgxEnclave", &r, &ee_), AT_E_NOT_FOUND);
@@ -420,7 +359,7 @@ static void test_policy_reset_and_errors(void **state)
 /* Policy changes move the provider's version (compiled-policy caches key on it). */
 static void test_versions_and_generation(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     uint64_t g0 = at_store_generation(f->s);
     create_provider(f->s, "p");
     uint64_t g1 = at_store_generation(f->s);
@@ -467,7 +406,7 @@ static void test_versions_and_generation(void **state)
 
 static void test_signers(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     create_provider(f->s, "iso");
     static const uint8_t c1[] = {0x30, 0x03, 0x02, 0x01, 0x01};
     static const uint8_t c2[] = {0x30, 0x03, 0x02, 0x01, 0x02, 0x00};
@@ -513,7 +452,7 @@ static int64_t count_rows(const char *dir, const char *sql)
 
 static void test_cascade(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     create_provider(f->s, "gone");
     create_provider(f->s, "kept");
     static const uint8_t c1[] = {0x30, 0x00};
@@ -584,7 +523,7 @@ static void build_collateral(struct tp_pki *pki, bool tdx, struct at_dcap_collat
 
 static void test_collateral(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     struct tp_pki_params pp;
     tp_pki_params_default(&pp, T0);
     struct tp_pki *pki = tp_pki_new(&pp);
@@ -661,7 +600,7 @@ static void test_collateral(void **state)
 
 static void test_reopen_persists(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     struct at_provider p;
     make_provider(&p, "persist", AT_MODE_ISOLATED);
     EXPECT_CODE(at_store_provider_create(f->s, &p, &ee_), AT_OK);
@@ -752,7 +691,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static void run_writers(struct fx *f, bool shared)
+static void run_writers(struct tu_store_fx *f, bool shared)
 {
     for (int t = 0; t < N_THREADS; t++) {
         char name[16];

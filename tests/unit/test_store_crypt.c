@@ -21,7 +21,6 @@
 #include "store/kek.h"
 #include "store/store.h"
 
-#include <dirent.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,73 +40,15 @@ static const char PRINCIPAL_MARK[] = "principal-marker-31337@tenant.example";
 static const char COLL_MARK[] = "COLLATERAL-TCBINFO-MARKER-9999";
 static const char PEM_MARK[] = "-----BEGIN CERTIFICATE-----MIIBpem-marker";
 
-struct fx {
-    char base[64];
-    char dir[96];
-    struct at_store *s;
-};
-
-static int rm_tree(const char *path)
-{
-    struct stat sb;
-    if (lstat(path, &sb) != 0) {
-        return -1;
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        DIR *d = opendir(path);
-        if (d == NULL) {
-            return -1;
-        }
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
-                continue;
-            }
-            char sub[512];
-            snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-            if (rm_tree(sub) != 0) {
-                closedir(d);
-                return -1;
-            }
-        }
-        closedir(d);
-    }
-    return remove(path);
-}
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    snprintf(f->base, sizeof(f->base), "/tmp/attestd-crypt-XXXXXX");
-    assert_non_null(mkdtemp(f->base));
-    snprintf(f->dir, sizeof(f->dir), "%s/data", f->base);
-    struct at_err e;
-    at_err_init(&e);
-    assert_true(at_is_ok(at_store_open(f->dir, tu_kek(), &f->s, &e)));
-    *state = f;
-    return 0;
+    return tu_store_fx_setup(state, "crypt");
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    at_store_close(f->s);
-    assert_int_equal(rm_tree(f->base), 0);
-    free(f);
-    return 0;
+    return tu_store_fx_teardown(state);
 }
-
-#define EXPECT_CODE(call, want)                                                                    \
-    do {                                                                                           \
-        struct at_err ee_;                                                                         \
-        at_err_init(&ee_);                                                                         \
-        at_status st_ = (call);                                                                    \
-        if (st_.code != (want)) {                                                                  \
-            print_error("%s: got %d (%s), want %d\n", #call, (int)st_.code, ee_.msg, (int)(want)); \
-        }                                                                                          \
-        assert_int_equal(st_.code, (want));                                                        \
-    } while (0)
 
 /* Call expecting a failure; returns the error. */
 #define EXPECT_ERR(call, want, errp)                                                               \
@@ -299,7 +240,7 @@ static off_t file_size(const char *path)
     return stat(path, &sb) == 0 ? sb.st_size : -1;
 }
 
-static sqlite3 *raw_db(const struct fx *f)
+static sqlite3 *raw_db(const struct tu_store_fx *f)
 {
     char path[160];
     snprintf(path, sizeof(path), "%s/attestd.db", f->dir);
@@ -309,7 +250,7 @@ static sqlite3 *raw_db(const struct fx *f)
     return db;
 }
 
-static void raw_exec(const struct fx *f, const char *sql)
+static void raw_exec(const struct tu_store_fx *f, const char *sql)
 {
     sqlite3 *db = raw_db(f);
     char *err = NULL;
@@ -323,7 +264,7 @@ static void raw_exec(const struct fx *f, const char *sql)
 }
 
 /* Flip the lowest bit of byte `at` of policies.text for tenant-a's `type`. */
-static void flip_bit(const struct fx *f, const char *type, int at)
+static void flip_bit(const struct tu_store_fx *f, const char *type, int at)
 {
     sqlite3 *db = raw_db(f);
     sqlite3_stmt *st;
@@ -354,7 +295,7 @@ static void flip_bit(const struct fx *f, const char *type, int at)
 
 static void test_no_plaintext_in_files(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     populate(f->s);
     expect_all(f->s);
     char db[160], wal[168];
@@ -382,7 +323,7 @@ static void test_no_plaintext_in_files(void **state)
 
 static void test_moved_ciphertext_fails(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     populate(f->s);
     struct at_err e;
     /* A provider's sealed key copied onto another provider's row. */
@@ -438,7 +379,7 @@ static void test_moved_ciphertext_fails(void **state)
 
 static void test_tampered_ciphertext_fails(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     populate(f->s);
     struct at_err e;
     struct at_policy_record r;
@@ -463,7 +404,7 @@ static void test_tampered_ciphertext_fails(void **state)
 
 static void test_wrong_and_missing_kek(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     populate(f->s);
     at_store_close(f->s);
     f->s = NULL;
@@ -525,7 +466,7 @@ static void write_key_file(const char *path, uint8_t fill)
 
 static void test_rotate(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     populate(f->s);
     key_status(f->s, 1, 1);
     /* A second handle, as a running attestd whose KEK comes from a file. */
@@ -612,7 +553,7 @@ static void test_rotate(void **state)
 /* A store written by the previous build (schema 3, plaintext) is sealed on its first open. */
 static void test_convert_plaintext_store(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     at_store_close(f->s);
     f->s = NULL;
     char db[160];
@@ -690,7 +631,7 @@ static void test_convert_plaintext_store(void **state)
 
 static void test_kek_formats_and_files(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     uint8_t k[AT_KEK_LEN];
     static const char hex[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
     EXPECT_CODE(at_kek_parse(hex, strlen(hex), k, &ee_), AT_OK);

@@ -16,7 +16,6 @@
 
 #include "store/store.h"
 
-#include <dirent.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,61 +23,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct fx {
-    char base[64];
-    char dir[96];
-    struct at_store *s;
-};
-
-static int rm_tree(const char *path)
-{
-    struct stat sb;
-    if (lstat(path, &sb) != 0) {
-        return -1;
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        DIR *d = opendir(path);
-        if (d == NULL) {
-            return -1;
-        }
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
-                continue;
-            }
-            char sub[512];
-            snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-            if (rm_tree(sub) != 0) {
-                closedir(d);
-                return -1;
-            }
-        }
-        closedir(d);
-    }
-    return remove(path);
-}
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    snprintf(f->base, sizeof(f->base), "/tmp/attestd-roles-XXXXXX");
-    assert_non_null(mkdtemp(f->base));
-    snprintf(f->dir, sizeof(f->dir), "%s/data", f->base);
-    struct at_err e;
-    at_err_init(&e);
-    assert_true(at_is_ok(at_store_open(f->dir, tu_kek(), &f->s, &e)));
-    *state = f;
-    return 0;
+    return tu_store_fx_setup(state, "roles");
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    at_store_close(f->s);
-    assert_int_equal(rm_tree(f->base), 0);
-    free(f);
-    return 0;
+    return tu_store_fx_teardown(state);
 }
 
 static void assign_ok(struct at_store *s, const char *p, const char *role, const char *scope)
@@ -105,7 +57,7 @@ static struct at_role_assignment *list(struct at_store *s, const char *p, size_t
 
 static void test_assign_list_remove(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     size_t n = 99;
     struct at_role_assignment *v = list(f->s, NULL, &n);
     assert_int_equal(n, 0);
@@ -170,7 +122,7 @@ struct bad_case {
 
 static void test_validation(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     char long_id[321];
     memset(long_id, 'a', 320);
     long_id[320] = '\0';
@@ -230,7 +182,7 @@ static void test_validation(void **state)
 
 static void test_persists(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     assign_ok(f->s, "t/o", "Owner", "*");
     at_store_close(f->s);
     struct at_err e;
@@ -247,7 +199,7 @@ static void test_persists(void **state)
 /* Deleting a provider deletes the assignments scoped to it, not the others. */
 static void test_provider_delete_clears_roles(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     struct at_err e;
     at_err_init(&e);
     struct at_provider p;
@@ -273,7 +225,7 @@ static void test_provider_delete_clears_roles(void **state)
 /* A database made before role assignments existed (schema 1) is upgraded on open. */
 static void test_upgrade_from_v1(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store_fx *f = *state;
     at_store_close(f->s);
     f->s = NULL;
     char path[160];
