@@ -472,6 +472,9 @@ at_status at_store_open(const char *dir, const struct at_kek *kek, struct at_sto
         at_sql_lock(s);
         r = at_sql_query_int(s, "SELECT v FROM config_version WHERE id = 1", &s->config_version,
                              e);
+        if (at_is_ok(r)) {
+            r = at_sql_query_int(s, "PRAGMA data_version", &s->data_version, e);
+        }
         at_sql_unlock(s);
     }
     if (!at_is_ok(r)) {
@@ -498,15 +501,22 @@ uint64_t at_store_generation(struct at_store *s)
 {
     at_sql_lock(s);
     /* Another connection's configuration write moves config_version; count it as one
-       write. (Not PRAGMA data_version: that also moves on the audit writer's chain-head
-       commits, which would invalidate every cache once per audit batch.) */
-    int64_t v = 0;
+       write. PRAGMA data_version (no read transaction: cheap on every request) says
+       whether any other connection committed; only then is config_version read, because
+       the audit writer's chain-head commits move data_version too and must not
+       invalidate every cache once per audit batch. */
+    int64_t dv = 0, v = 0;
     struct at_err ignored;
     at_err_init(&ignored);
-    if (at_is_ok(at_sql_query_int(s, "SELECT v FROM config_version WHERE id = 1", &v, &ignored)) &&
-        v != s->config_version) {
-        s->config_version = v;
-        s->generation++;
+    if (at_is_ok(at_sql_query_int(s, "PRAGMA data_version", &dv, &ignored)) &&
+        dv != s->data_version) {
+        s->data_version = dv;
+        if (at_is_ok(at_sql_query_int(s, "SELECT v FROM config_version WHERE id = 1", &v,
+                                      &ignored)) &&
+            v != s->config_version) {
+            s->config_version = v;
+            s->generation++;
+        }
     }
     uint64_t g = s->generation;
     at_sql_unlock(s);

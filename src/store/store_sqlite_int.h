@@ -24,7 +24,8 @@ struct at_store {
     sqlite3 *db;
     pthread_mutex_t mu;
     uint64_t generation;  /* bumped on each committed write through this handle */
-    int64_t config_version; /* config_version.v last seen (writes by other connections) */
+    int64_t data_version;   /* PRAGMA data_version last seen (any other connection's commit) */
+    int64_t config_version; /* config_version.v last seen (their configuration writes) */
     struct at_crypt crypt; /* envelope encryption state (store_crypt.c) */
 };
 
