@@ -258,6 +258,18 @@ static void sync_now(void)
 }
 
 /*
+ * How long written records may wait for their fdatasync: `always` coalesces the batches
+ * of a few milliseconds into one sync and one head commit (under load a sync per batch
+ * was a sync per request or two, and the kernel's fsync work took a core's share from
+ * the requests); `interval` waits up to a second.
+ */
+static int64_t sync_period_ms(void)
+{
+    return W.fsync == AT_AUDIT_FSYNC_INTERVAL ? (int64_t)AT_AUDIT_FSYNC_INTERVAL_MS
+                                              : (int64_t)AT_AUDIT_GROUP_COMMIT_MS;
+}
+
+/*
  * Chain and write a batch of bodies. The chain state advances only once the bytes are
  * written; a failing write is retried (auditing is mandatory: the queue fills and the
  * emitting threads wait) until it succeeds or, while stopping, for 5 s.
@@ -327,9 +339,7 @@ static void write_batch(char **bodies, size_t n)
     }
     free(buf);
     free(ends);
-    if (W.fsync == AT_AUDIT_FSYNC_ALWAYS ||
-        (W.fsync == AT_AUDIT_FSYNC_INTERVAL &&
-         mono_ms() - W.last_sync_ms >= (int64_t)AT_AUDIT_FSYNC_INTERVAL_MS)) {
+    if (W.fsync != AT_AUDIT_FSYNC_NEVER && mono_ms() - W.last_sync_ms >= sync_period_ms()) {
         sync_now();
     } else if (W.fsync == AT_AUDIT_FSYNC_NEVER) {
         W.dirty = false;
@@ -394,9 +404,9 @@ static void *writer_main(void *arg)
     pthread_mutex_lock(&W.mu);
     for (;;) {
         while (W.count == 0 && !W.stop && !W.reopen) {
-            if (W.dirty && W.fsync == AT_AUDIT_FSYNC_INTERVAL) {
-                /* Sync what an interval left pending when the interval is over. */
-                int64_t left = W.last_sync_ms + (int64_t)AT_AUDIT_FSYNC_INTERVAL_MS - mono_ms();
+            if (W.dirty && W.fsync != AT_AUDIT_FSYNC_NEVER) {
+                /* Sync what a period left pending when the period is over. */
+                int64_t left = W.last_sync_ms + sync_period_ms() - mono_ms();
                 if (left <= 0) {
                     pthread_mutex_unlock(&W.mu);
                     sync_now();

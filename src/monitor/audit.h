@@ -79,6 +79,8 @@ enum at_audit_fsync {
     AT_AUDIT_FSYNC_NEVER,    /* leave it to the kernel (head stored after each write) */
 };
 #define AT_AUDIT_FSYNC_INTERVAL_MS 1000u
+/* always: batches arriving within this window share one fdatasync and one head commit */
+#define AT_AUDIT_GROUP_COMMIT_MS 5u
 #define AT_AUDIT_QUEUE_MAX         4096u /* records waiting for the writer */
 #define AT_AUDIT_TAIL_WINDOW       (4u * 1024u * 1024u) /* start-up check reads this much */
 

@@ -121,14 +121,7 @@ void at_config_init(struct at_config *c)
     at_status s = at_listen_parse(c->listen, strlen(c->listen), &c->listen_addr, &e);
     at_assert(at_is_ok(s));
     c->data_dir = xstrdup(AT_CONFIG_DATA_DIR_DEFAULT);
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1) {
-        n = 1;
-    }
-    if (n > (long)AT_CONFIG_THREADS_MAX) {
-        n = AT_CONFIG_THREADS_MAX;
-    }
-    c->threads = (unsigned)n;
+    c->threads = 0; /* a thread per connection (listeners.c) unless `threads` is set */
     c->max_body_bytes = AT_CONFIG_BODY_DEFAULT;
     c->connection_timeout_s = AT_CONFIG_TIMEOUT_DEFAULT_S;
     c->token_lifetime_s = AT_CONFIG_LIFETIME_DEFAULT_S;

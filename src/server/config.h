@@ -130,7 +130,7 @@ struct at_config {
     char *tls_cert; /* PEM path, or NULL: self-signed in <data_dir>/tls */
     char *tls_key;
     char *public_url; /* token issuer base, no trailing '/', or NULL */
-    unsigned threads; /* worker threads (default: online CPUs) */
+    unsigned threads; /* 0 (default): a thread per connection; N: a pool of N epoll workers */
     size_t max_body_bytes;
     unsigned connection_timeout_s;
     int64_t token_lifetime_s;

@@ -37,6 +37,7 @@ void at_log_req(enum at_log_level l, const char *req_id, const char *fmt, ...) A
 #define AT_HTTP_CONN_MEMORY_LIMIT (64u * 1024u) /* per connection: bounds headers + URI */
 #define AT_HTTP_PER_IP_LIMIT      64u
 #define AT_HTTP_CONN_LIMIT        4096u
+#define AT_HTTP_THREAD_STACK      (2u * 1024u * 1024u) /* per connection thread (threads = 0) */
 #define AT_HTTP_DRAIN_MS          10000u /* graceful shutdown: wait for in-flight requests */
 #define AT_HTTP_DRAIN_BYTES       (1024u * 1024u) /* unread body read past a refusal, then close */
 

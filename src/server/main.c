@@ -481,8 +481,12 @@ static int run(const struct at_config *cfg, const char *config_path)
     } else {
         at_log(AT_LOG_INFO, "TLS certificate: %s", t.cert_path);
     }
-    at_log(AT_LOG_INFO, "attestd %s: data %s, %u thread(s), max body %zu bytes", ATTESTD_VERSION,
-           cfg->data_dir, cfg->threads, cfg->max_body_bytes);
+    char threads[32] = "a thread per connection";
+    if (cfg->threads > 0) {
+        snprintf(threads, sizeof(threads), "%u worker thread(s)", cfg->threads);
+    }
+    at_log(AT_LOG_INFO, "attestd %s: data %s, %s, max body %zu bytes", ATTESTD_VERSION,
+           cfg->data_dir, threads, cfg->max_body_bytes);
     /* The lines scripts wait for: the first exactly "attestd: listening on https://H:P". */
     at_net_print_ready(&srv);
 

@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (at_is_ok(at_config_parse(&c, (const char *)data, size, &line, &e))) {
         /* Everything accepted is within its documented range. */
-        if (line != 0 || c.listen == NULL || c.data_dir == NULL || c.threads < 1 ||
+        if (line != 0 || c.listen == NULL || c.data_dir == NULL ||
             c.threads > AT_CONFIG_THREADS_MAX || c.max_body_bytes < AT_CONFIG_BODY_MIN ||
             c.max_body_bytes > AT_CONFIG_BODY_MAX || c.connection_timeout_s < 1 ||
             c.connection_timeout_s > AT_CONFIG_TIMEOUT_MAX_S ||

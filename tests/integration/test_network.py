@@ -275,7 +275,8 @@ def test_roles(env, R):
 
 
 def test_limits(env, R):
-    d = env.daemon("limits", ["rate_limit_per_source = 1/10", "hsts_max_age_s = 0",
+    # threads = 2: the epoll worker pool (the other daemons here run a thread per connection).
+    d = env.daemon("limits", ["threads = 2", "rate_limit_per_source = 1/10", "hsts_max_age_s = 0",
                               "auth_failure_limit = 3/60/30", "request_header_timeout_s = 2"])
     c = harness.Client(d.port, d.ca, source="127.0.0.5")
     conn = c.connection()

@@ -37,7 +37,7 @@ static void test_defaults(void **state)
     assert_null(c.tls_key);
     assert_null(c.public_url);
     assert_null(c.sgx_root_ca);
-    assert_true(c.threads >= 1);
+    assert_int_equal(c.threads, 0); /* a thread per connection */
     assert_int_equal(c.max_body_bytes, 1024 * 1024);
     assert_int_equal(c.connection_timeout_s, 30);
     assert_int_equal(c.token_lifetime_s, 28800);
