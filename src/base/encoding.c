@@ -231,3 +231,33 @@ at_status at_b64_decode_public(const char *in, size_t len, uint8_t **out, size_t
     *out_len = n;
     return at_ok();
 }
+
+at_status at_dec_parse(const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out,
+                       const char *key, struct at_err *e)
+{
+    AT_ENSURE(len > 0 && len <= 20, e, AT_E_BAD_VALUE, "config_integer",
+              "%s: expected a decimal integer", key);
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        AT_ENSURE(s[i] >= '0' && s[i] <= '9', e, AT_E_BAD_VALUE, "config_integer",
+                  "%s: expected a decimal integer", key);
+        unsigned d = (unsigned)(s[i] - '0');
+        AT_ENSURE(v <= (UINT64_MAX - d) / 10, e, AT_E_BAD_VALUE, "config_integer",
+                  "%s: integer too large", key);
+        v = v * 10 + d;
+    }
+    AT_ENSURE(v >= min && v <= max, e, AT_E_BAD_VALUE, "config_range",
+              "%s: %llu is outside %llu..%llu", key, (unsigned long long)v, (unsigned long long)min,
+              (unsigned long long)max);
+    *out = v;
+    return at_ok();
+}
+
+at_status at_dec_parse_u32(const char *s, size_t len, uint32_t min, uint32_t max, uint32_t *out,
+                           const char *key, struct at_err *e)
+{
+    uint64_t v = 0;
+    AT_TRY(at_dec_parse(s, len, min, max, &v, key, e));
+    *out = (uint32_t)v;
+    return at_ok();
+}

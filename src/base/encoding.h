@@ -24,8 +24,8 @@ char *at_b64url_dup(const uint8_t *in, size_t n);
  * MAA clients send both. Decoding is branch-free over the data (safe for secrets).
  * *out is heap-allocated (free with free()); NUL-terminated for convenience.
  */
-AT_NODISCARD at_status at_b64_decode_any(const char *in, size_t len, uint8_t **out,
-                                         size_t *out_len, struct at_err *e);
+AT_NODISCARD at_status at_b64_decode_any(const char *in, size_t len, uint8_t **out, size_t *out_len,
+                                         struct at_err *e);
 
 /*
  * The same accepted inputs as at_b64_decode_any, table-driven and several times faster:
@@ -33,5 +33,16 @@ AT_NODISCARD at_status at_b64_decode_any(const char *in, size_t len, uint8_t **o
  */
 AT_NODISCARD at_status at_b64_decode_public(const char *in, size_t len, uint8_t **out,
                                             size_t *out_len, struct at_err *e);
+
+/*
+ * A decimal integer in [min, max] (configuration values): digits only, no sign, no
+ * spaces. Fails with AT_E_BAD_VALUE, check "config_integer" ("KEY: expected a decimal
+ * integer" / "KEY: integer too large") or "config_range" ("KEY: V is outside MIN..MAX").
+ */
+AT_NODISCARD at_status at_dec_parse(const char *s, size_t len, uint64_t min, uint64_t max,
+                                    uint64_t *out, const char *key, struct at_err *e);
+/* The same into a uint32_t (max must fit). */
+AT_NODISCARD at_status at_dec_parse_u32(const char *s, size_t len, uint32_t min, uint32_t max,
+                                        uint32_t *out, const char *key, struct at_err *e);
 
 #endif

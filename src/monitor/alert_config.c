@@ -1,4 +1,5 @@
 /* The alert_* config values (docs/configuration.md, docs/alerts.md). */
+#include "base/encoding.h"
 #include "monitor/alerts.h"
 
 #include <math.h>
@@ -57,24 +58,6 @@ static at_status on_off(const char *v, size_t len, bool *out, const char *key, s
         return at_ok();
     }
     AT_FAIL(e, AT_E_BAD_VALUE, "config_value", "%s: expected on or off", key);
-}
-
-static at_status uint_in(const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out,
-                         const char *key, struct at_err *e)
-{
-    AT_ENSURE(len > 0 && len <= 10, e, AT_E_BAD_VALUE, "config_integer",
-              "%s: expected a decimal integer", key);
-    uint64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        AT_ENSURE(s[i] >= '0' && s[i] <= '9', e, AT_E_BAD_VALUE, "config_integer",
-                  "%s: expected a decimal integer", key);
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    AT_ENSURE(v >= min && v <= max, e, AT_E_BAD_VALUE, "config_range",
-              "%s: %llu is outside %llu..%llu", key, (unsigned long long)v,
-              (unsigned long long)min, (unsigned long long)max);
-    *out = v;
-    return at_ok();
 }
 
 /* Split "a/b[/c]" into exactly `want` parts. */
@@ -177,8 +160,8 @@ at_status at_alert_config_set(struct at_alert_config *c, const char *key, const 
         static const char what[] = "alert_auth_failures: expected N/SECONDS (e.g. 10/60) or off";
         AT_TRY(split(v, len, 2, part, plen, what, e));
         uint64_t m;
-        AT_TRY(uint_in(part[0], plen[0], 1, AT_ALERT_AUTH_N_MAX, &n, key, e));
-        AT_TRY(uint_in(part[1], plen[1], 1, AT_ALERT_WINDOW_MAX_S, &m, key, e));
+        AT_TRY(at_dec_parse(part[0], plen[0], 1, AT_ALERT_AUTH_N_MAX, &n, key, e));
+        AT_TRY(at_dec_parse(part[1], plen[1], 1, AT_ALERT_WINDOW_MAX_S, &m, key, e));
         c->auth_failures_n = (unsigned)n;
         c->auth_failures_window_s = (unsigned)m;
         return at_ok();
@@ -195,15 +178,15 @@ at_status at_alert_config_set(struct at_alert_config *c, const char *key, const 
         double r = 0;
         uint64_t m;
         AT_TRY(ratio(part[0], plen[0], &r, what, e));
-        AT_TRY(uint_in(part[1], plen[1], 1, AT_ALERT_WINDOW_MAX_S, &m, key, e));
-        AT_TRY(uint_in(part[2], plen[2], 1, AT_ALERT_RATIO_MIN_MAX, &n, key, e));
+        AT_TRY(at_dec_parse(part[1], plen[1], 1, AT_ALERT_WINDOW_MAX_S, &m, key, e));
+        AT_TRY(at_dec_parse(part[2], plen[2], 1, AT_ALERT_RATIO_MIN_MAX, &n, key, e));
         c->ratio = r;
         c->ratio_window_s = (unsigned)m;
         c->ratio_min = (unsigned)n;
         return at_ok();
     }
     if (strcmp(key, "alert_collateral_expiry_days") == 0) {
-        AT_TRY(uint_in(v, len, 0, AT_ALERT_EXPIRY_DAYS_MAX, &n, key, e));
+        AT_TRY(at_dec_parse(v, len, 0, AT_ALERT_EXPIRY_DAYS_MAX, &n, key, e));
         c->collateral_days = (unsigned)n;
         return at_ok();
     }

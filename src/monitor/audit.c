@@ -12,6 +12,7 @@
  */
 #include "monitor/audit.h"
 
+#include "base/log.h"
 #include "base/timeutil.h"
 #include "monitor/audit_chain.h"
 #include "store/store.h"
@@ -82,32 +83,6 @@ void at_audit_context_set(const char *request_id, const char *source)
 {
     ctx_copy(ctx_request_id, sizeof(ctx_request_id), request_id);
     ctx_copy(ctx_source, sizeof(ctx_source), source);
-}
-
-/* Our own diagnostics: one write per line (the operational log lives above this layer). */
-static void diag(const char *level, const char *fmt, ...) AT_PRINTF(2, 3);
-
-static void diag(const char *level, const char *fmt, ...)
-{
-    char line[512];
-    int n = snprintf(line, sizeof(line), "attestd: %s: audit: ", level);
-    if (n < 0 || (size_t)n >= sizeof(line)) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-    va_end(ap);
-    if (m < 0) {
-        return;
-    }
-    size_t len = (size_t)n + (size_t)m;
-    if (len > sizeof(line) - 2) {
-        len = sizeof(line) - 2;
-    }
-    line[len++] = '\n';
-    ssize_t w = write(STDERR_FILENO, line, len);
-    (void)w;
 }
 
 /* ---- formatting ---- */
@@ -237,8 +212,8 @@ static void store_head(void)
     if (!at_audit_hash_raw(W.hash, raw) ||
         !at_is_ok(
             at_store_audit_head_set(W.store, AT_AUDIT_CHAIN, W.seq, raw, at_time_now(), &e))) {
-        diag("error", "cannot store the chain head (seq %llu): %s", (unsigned long long)W.seq,
-             e.msg);
+        at_log(AT_LOG_ERROR, "audit: cannot store the chain head (seq %llu): %s",
+               (unsigned long long)W.seq, e.msg);
         return;
     }
     W.head_seq = W.seq;
@@ -248,7 +223,7 @@ static void sync_now(void)
 {
     if (W.fd >= 0 && W.dirty) {
         if (fdatasync(W.fd) != 0) {
-            diag("error", "fdatasync %s: %s", W.path, strerror(errno));
+            at_log(AT_LOG_ERROR, "audit: fdatasync %s: %s", W.path, strerror(errno));
             return; /* the head stays behind what is not known durable */
         }
         W.dirty = false;
@@ -283,7 +258,7 @@ static void write_batch(char **bodies, size_t n)
     char *buf = malloc(cap);
     size_t *ends = malloc(n * sizeof(*ends));
     if (buf == NULL || ends == NULL) {
-        diag("error", "out of memory: %zu record(s) lost", n);
+        at_log(AT_LOG_ERROR, "audit: out of memory: %zu record(s) lost", n);
         free(buf);
         free(ends);
         return;
@@ -297,7 +272,7 @@ static void write_batch(char **bodies, size_t n)
         int k = snprintf(buf + len, cap - len, "{\"seq\":%llu,\"prev\":\"%s\",%s",
                          (unsigned long long)(seq + 1), hash, bodies[i] + 1);
         if (k < 0 || (size_t)k >= cap - len || !at_audit_line_hash(buf + start, (size_t)k, hash)) {
-            diag("error", "cannot format a record: %zu record(s) lost", n - i);
+            at_log(AT_LOG_ERROR, "audit: cannot format a record: %zu record(s) lost", n - i);
             n = i;
             break;
         }
@@ -312,14 +287,15 @@ static void write_batch(char **bodies, size_t n)
         while (!write_all(W.fd, buf, len)) {
             int err = errno;
             if (tries++ % 50 == 0) {
-                diag("error", "write %s: %s (retrying; requests wait for the audit log)", W.path,
-                     strerror(err));
+                at_log(AT_LOG_ERROR,
+                       "audit: write %s: %s (retrying; requests wait for the audit log)", W.path,
+                       strerror(err));
             }
             pthread_mutex_lock(&W.mu);
             bool stopping = W.stop;
             pthread_mutex_unlock(&W.mu);
             if (stopping && mono_ms() - t0 > 5000) {
-                diag("error", "%zu audit record(s) lost at shutdown", n);
+                at_log(AT_LOG_ERROR, "audit: %zu audit record(s) lost at shutdown", n);
                 free(buf);
                 free(ends);
                 return;
@@ -366,7 +342,7 @@ static bool open_file(void)
         return false;
     }
     if (fchmod(W.fd, 0600) != 0) {
-        diag("warn", "cannot set mode 0600 on %s: %s", W.path, strerror(errno));
+        at_log(AT_LOG_WARN, "audit: cannot set mode 0600 on %s: %s", W.path, strerror(errno));
     }
     return true;
 }
@@ -382,7 +358,7 @@ static void do_reopen(void)
         W.fd = -1;
     }
     if (!open_file()) {
-        diag("error", "cannot reopen %s: %s", W.path, strerror(errno));
+        at_log(AT_LOG_ERROR, "audit: cannot reopen %s: %s", W.path, strerror(errno));
         return;
     }
     struct stat sb;
@@ -607,7 +583,7 @@ at_status at_audit_start(const struct at_audit_config *c, struct at_err *e)
                     strerror(err));
         }
         if (st.torn && !write_all(W.fd, "\n", 1)) {
-            diag("error", "cannot terminate the torn record in %s", W.path);
+            at_log(AT_LOG_ERROR, "audit: cannot terminate the torn record in %s", W.path);
         }
         W.seq = st.seq;
         memcpy(W.hash, st.hash, sizeof(W.hash));
@@ -637,7 +613,8 @@ at_status at_audit_start(const struct at_audit_config *c, struct at_err *e)
         AT_FAIL(e, AT_E_INTERNAL, "audit", "cannot start the audit writer thread");
     }
     if (st.breaks[0] != '\0') {
-        diag("error", "chain break: %s (recorded as audit.chain_break; continuing)", st.breaks);
+        at_log(AT_LOG_ERROR, "audit: chain break: %s (recorded as audit.chain_break; continuing)",
+               st.breaks);
         at_audit_emit(&(struct at_audit_rec){.kind = AT_AUDIT_SYSTEM,
                                              .operation = "audit.chain_break",
                                              .result = "error",

@@ -9,13 +9,13 @@
 #include "monitor/webhook.h"
 
 #include "base/fileio.h"
+#include "base/log.h"
 #include "base/secure.h"
 #include "monitor/metrics.h"
 
 #include <curl/curl.h>
 #include <openssl/rand.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,32 +36,6 @@ static struct {
     unsigned head, count;
     unsigned base_ms;
 } W = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-
-static void wlog(const char *level, const char *fmt, ...) AT_PRINTF(2, 3);
-
-/* Same shape as the operational log (server/http.c at_log), which this module cannot call. */
-static void wlog(const char *level, const char *fmt, ...)
-{
-    char line[600];
-    int n = snprintf(line, sizeof(line), "attestd: %s: alert webhook: ", level);
-    if (n < 0 || (size_t)n >= sizeof(line)) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-    va_end(ap);
-    if (m < 0) {
-        return;
-    }
-    size_t len = (size_t)n + (size_t)m;
-    if (len > sizeof(line) - 2) {
-        len = sizeof(line) - 2;
-    }
-    line[len++] = '\n';
-    ssize_t w = write(STDERR_FILENO, line, len);
-    (void)w;
-}
 
 static size_t discard(char *p, size_t size, size_t n, void *ctx)
 {
@@ -176,8 +150,8 @@ static void deliver(char *body)
         }
         at_metrics_webhook_outcome("retry");
         unsigned ms = backoff_ms(attempt);
-        wlog("warn", "attempt %u failed (status %ld%s%s); retrying in %u ms", attempt, status,
-             errbuf[0] != '\0' ? ", " : "", errbuf, ms);
+        at_log(AT_LOG_WARN, "alert webhook: attempt %u failed (status %ld%s%s); retrying in %u ms",
+               attempt, status, errbuf[0] != '\0' ? ", " : "", errbuf, ms);
         pthread_mutex_lock(&W.lock);
         bool stop = wait_ms(ms);
         pthread_mutex_unlock(&W.lock);
@@ -187,7 +161,8 @@ static void deliver(char *body)
         }
     }
     at_metrics_webhook_outcome("gave_up");
-    wlog("error", "gave up on an alert (%s)", errbuf[0] != '\0' ? errbuf : "non-retryable status");
+    at_log(AT_LOG_ERROR, "alert webhook: gave up on an alert (%s)",
+           errbuf[0] != '\0' ? errbuf : "non-retryable status");
 }
 
 static void *worker(void *arg)
@@ -212,7 +187,7 @@ static void *worker(void *arg)
             char errbuf[CURL_ERROR_SIZE];
             long status;
             at_metrics_webhook_outcome(post_once(body, &status, errbuf) == 0 ? "delivered"
-                                                                                : "gave_up");
+                                                                             : "gave_up");
         } else {
             deliver(body);
         }
@@ -316,7 +291,7 @@ bool at_webhook_post(const char *json)
     pthread_mutex_unlock(&W.lock);
     if (!ok && running) {
         at_metrics_webhook_outcome("dropped");
-        wlog("error", "queue full (%u alerts); alert dropped", QUEUE_CAP);
+        at_log(AT_LOG_ERROR, "alert webhook: queue full (%u alerts); alert dropped", QUEUE_CAP);
     }
     return ok;
 }

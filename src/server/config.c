@@ -3,6 +3,7 @@
  * command-line options (docs/configuration.md). Line-oriented: each line is
  * blank, a comment whose first non-blank character is '#', or `key = value`.
  */
+#include "base/encoding.h"
 #include "server/config.h"
 
 #include "base/fileio.h"
@@ -79,21 +80,6 @@ bool at_config_key_find(const char *name, size_t len, enum at_config_key *out)
         }
     }
     return false;
-}
-
-const char *at_log_level_name(enum at_log_level l)
-{
-    switch (l) {
-    case AT_LOG_ERROR:
-        return "error";
-    case AT_LOG_WARN:
-        return "warn";
-    case AT_LOG_INFO:
-        return "info";
-    case AT_LOG_DEBUG:
-        return "debug";
-    }
-    return "error";
 }
 
 static char *xstrdup(const char *s)
@@ -179,27 +165,6 @@ static void config_copy(struct at_config *dst, const struct at_config *src)
 
 /* ---- value parsers ---- */
 
-static at_status parse_uint(const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out,
-                            const char *key, struct at_err *e)
-{
-    AT_ENSURE(len > 0 && len <= 20, e, AT_E_BAD_VALUE, "config_integer",
-              "%s: expected a decimal integer", key);
-    uint64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        AT_ENSURE(s[i] >= '0' && s[i] <= '9', e, AT_E_BAD_VALUE, "config_integer",
-                  "%s: expected a decimal integer", key);
-        unsigned d = (unsigned)(s[i] - '0');
-        AT_ENSURE(v <= (UINT64_MAX - d) / 10, e, AT_E_BAD_VALUE, "config_integer",
-                  "%s: integer too large", key);
-        v = v * 10 + d;
-    }
-    AT_ENSURE(v >= min && v <= max, e, AT_E_BAD_VALUE, "config_range",
-              "%s: %llu is outside %llu..%llu", key, (unsigned long long)v, (unsigned long long)min,
-              (unsigned long long)max);
-    *out = v;
-    return at_ok();
-}
-
 /* Paths: non-empty, bounded, no control characters. */
 static at_status check_path(const char *s, size_t len, const char *key, struct at_err *e)
 {
@@ -281,7 +246,7 @@ at_status at_listen_parse(const char *s, size_t len, struct at_listen_addr *out,
                   "listen: write IPv6 addresses as [ADDR]:PORT");
     }
     uint64_t p;
-    AT_TRY(parse_uint(port, port_len, 0, 65535, &p, "listen port", e));
+    AT_TRY(at_dec_parse(port, port_len, 0, 65535, &p, "listen port", e));
     char buf[64];
     AT_ENSURE(host_len > 0 && host_len < sizeof(buf), e, AT_E_BAD_VALUE, "listen_addr",
               "listen: missing address");
@@ -407,11 +372,11 @@ at_status at_config_set(struct at_config *c, enum at_config_key k, const char *v
         replace(&c->backup_passphrase_file, v, len);
         return at_ok();
     case AT_CFG_BACKUP_INTERVAL_S:
-        AT_TRY(parse_uint(v, len, 1, AT_CONFIG_BACKUP_INTERVAL_MAX_S, &n, key, e));
+        AT_TRY(at_dec_parse(v, len, 1, AT_CONFIG_BACKUP_INTERVAL_MAX_S, &n, key, e));
         c->backup_interval_s = (int64_t)n;
         return at_ok();
     case AT_CFG_BACKUP_KEEP:
-        AT_TRY(parse_uint(v, len, 1, AT_CONFIG_BACKUP_KEEP_MAX, &n, key, e));
+        AT_TRY(at_dec_parse(v, len, 1, AT_CONFIG_BACKUP_KEEP_MAX, &n, key, e));
         c->backup_keep = (unsigned)n;
         return at_ok();
     case AT_CFG_KEK_FILE:
@@ -426,19 +391,19 @@ at_status at_config_set(struct at_config *c, enum at_config_key k, const char *v
         return at_ok();
     }
     case AT_CFG_THREADS:
-        AT_TRY(parse_uint(v, len, 1, AT_CONFIG_THREADS_MAX, &n, key, e));
+        AT_TRY(at_dec_parse(v, len, 1, AT_CONFIG_THREADS_MAX, &n, key, e));
         c->threads = (unsigned)n;
         return at_ok();
     case AT_CFG_MAX_BODY_BYTES:
-        AT_TRY(parse_uint(v, len, AT_CONFIG_BODY_MIN, AT_CONFIG_BODY_MAX, &n, key, e));
+        AT_TRY(at_dec_parse(v, len, AT_CONFIG_BODY_MIN, AT_CONFIG_BODY_MAX, &n, key, e));
         c->max_body_bytes = (size_t)n;
         return at_ok();
     case AT_CFG_CONNECTION_TIMEOUT_S:
-        AT_TRY(parse_uint(v, len, 1, AT_CONFIG_TIMEOUT_MAX_S, &n, key, e));
+        AT_TRY(at_dec_parse(v, len, 1, AT_CONFIG_TIMEOUT_MAX_S, &n, key, e));
         c->connection_timeout_s = (unsigned)n;
         return at_ok();
     case AT_CFG_TOKEN_LIFETIME_S:
-        AT_TRY(parse_uint(v, len, AT_CONFIG_LIFETIME_MIN_S, AT_CONFIG_LIFETIME_MAX_S, &n, key, e));
+        AT_TRY(at_dec_parse(v, len, AT_CONFIG_LIFETIME_MIN_S, AT_CONFIG_LIFETIME_MAX_S, &n, key, e));
         c->token_lifetime_s = (int64_t)n;
         return at_ok();
     case AT_CFG_FIXED_TIME: {

@@ -9,6 +9,7 @@
 #ifndef AT_SERVER_CONFIG_H
 #define AT_SERVER_CONFIG_H
 
+#include "base/log.h"
 #include "base/status.h"
 #include "monitor/alerts.h"
 #include "monitor/audit.h"
@@ -45,10 +46,7 @@
 #define AT_CONFIG_LISTEN_DEFAULT   "127.0.0.1:8443"
 #define AT_CONFIG_DATA_DIR_DEFAULT "/var/lib/attestd"
 
-enum at_log_level { AT_LOG_ERROR, AT_LOG_WARN, AT_LOG_INFO, AT_LOG_DEBUG };
-enum at_log_format { AT_LOG_FORMAT_TEXT, AT_LOG_FORMAT_JSON };
 
-const char *at_log_level_name(enum at_log_level l);
 
 /* A parsed listen address: numeric IPv4, bracketed IPv6, or "localhost". */
 struct at_listen_addr {

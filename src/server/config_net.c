@@ -3,6 +3,7 @@
  * access, listeners and abuse limits"): listeners, public access, CIDR lists,
  * client-certificate CA, HSTS, per-source/provider limits.
  */
+#include "base/encoding.h"
 #include "server/config.h"
 
 #include <stdlib.h>
@@ -47,23 +48,6 @@ void at_config_net_copy(struct at_config_net *dst, const struct at_config_net *s
 bool at_config_key_repeatable(enum at_config_key k)
 {
     return k == AT_CFG_LISTENER;
-}
-
-static at_status parse_u32_key(const char *s, size_t len, uint32_t min, uint32_t max, uint32_t *out,
-                               const char *key, struct at_err *e)
-{
-    AT_ENSURE(len > 0 && len <= 10, e, AT_E_BAD_VALUE, "config_integer",
-              "%s: expected a decimal integer", key);
-    uint64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        AT_ENSURE(s[i] >= '0' && s[i] <= '9', e, AT_E_BAD_VALUE, "config_integer",
-                  "%s: expected a decimal integer", key);
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    AT_ENSURE(v >= min && v <= max, e, AT_E_BAD_VALUE, "config_range", "%s: %llu is outside %u..%u",
-              key, (unsigned long long)v, min, max);
-    *out = (uint32_t)v;
-    return at_ok();
 }
 
 static at_status add_listener(struct at_config_net *n, const char *v, size_t len, struct at_err *e)
@@ -124,9 +108,9 @@ at_status at_config_set_net(struct at_config *c, enum at_config_key k, const cha
         return at_ok();
     }
     case AT_CFG_HSTS_MAX_AGE_S:
-        return parse_u32_key(v, len, 0, AT_NET_HSTS_MAX_S, &n->hsts_max_age_s, key, e);
+        return at_dec_parse_u32(v, len, 0, AT_NET_HSTS_MAX_S, &n->hsts_max_age_s, key, e);
     case AT_CFG_MAX_CONNECTIONS_PER_SOURCE:
-        return parse_u32_key(v, len, 0, AT_NET_PER_SOURCE_CONN_MAX, &n->max_conn_per_source, key,
+        return at_dec_parse_u32(v, len, 0, AT_NET_PER_SOURCE_CONN_MAX, &n->max_conn_per_source, key,
                              e);
     case AT_CFG_RATE_LIMIT_PER_SOURCE:
         return at_rate_spec_parse(v, len, &n->rate_source, key, e);
@@ -135,7 +119,7 @@ at_status at_config_set_net(struct at_config *c, enum at_config_key k, const cha
     case AT_CFG_AUTH_FAILURE_LIMIT:
         return at_authfail_spec_parse(v, len, &n->auth_fail, e);
     case AT_CFG_REQUEST_HEADER_TIMEOUT_S:
-        return parse_u32_key(v, len, 1, AT_NET_HEADER_TIMEOUT_MAX_S, &n->header_timeout_s, key, e);
+        return at_dec_parse_u32(v, len, 1, AT_NET_HEADER_TIMEOUT_MAX_S, &n->header_timeout_s, key, e);
     default:
         break;
     }

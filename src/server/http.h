@@ -16,15 +16,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-/* ---- operational log (stderr; never tokens, evidence or keys) ---- */
-
-void at_log_set_level(enum at_log_level l);
-bool at_log_enabled(enum at_log_level l);
-void at_log(enum at_log_level l, const char *fmt, ...) AT_PRINTF(2, 3);
-/* log_format: text "attestd: LEVEL: [req=ID ]MSG" or one JSON object per line. */
-void at_log_set_format(enum at_log_format f);
-/* A request-scoped line: carries the request id (req_id may be NULL). */
-void at_log_req(enum at_log_level l, const char *req_id, const char *fmt, ...) AT_PRINTF(3, 4);
+/* The operational log (at_log, at_log_req) is base/log.h, included through config.h. */
 
 /* ---- the server ---- */
 

@@ -2,6 +2,7 @@
  * Parsers for the network configuration keys: CIDR lists, listener lines,
  * rate specs (server/netcfg.h). Config text is trusted but still bounded.
  */
+#include "base/encoding.h"
 #include "server/netcfg.h"
 
 #include "server/config.h"
@@ -25,23 +26,6 @@ static void trim(const char **s, size_t *len)
     while (*len > 0 && is_blank((*s)[*len - 1])) {
         (*len)--;
     }
-}
-
-static at_status parse_u32(const char *s, size_t len, uint32_t min, uint32_t max, uint32_t *out,
-                           const char *what, struct at_err *e)
-{
-    AT_ENSURE(len > 0 && len <= 10, e, AT_E_BAD_VALUE, "config_integer",
-              "%s: expected a decimal integer", what);
-    uint64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        AT_ENSURE(s[i] >= '0' && s[i] <= '9', e, AT_E_BAD_VALUE, "config_integer",
-                  "%s: expected a decimal integer", what);
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    AT_ENSURE(v >= min && v <= max, e, AT_E_BAD_VALUE, "config_range", "%s: %llu is outside %u..%u",
-              what, (unsigned long long)v, min, max);
-    *out = (uint32_t)v;
-    return at_ok();
 }
 
 /* ---- addresses ---- */
@@ -156,7 +140,7 @@ static at_status parse_cidr(const char *s, size_t len, struct at_cidr *out, cons
     }
     uint32_t bits = maxbits;
     if (slash != NULL) {
-        AT_TRY(parse_u32(slash + 1, strlen(slash + 1), 0, maxbits, &bits, key, e));
+        AT_TRY(at_dec_parse_u32(slash + 1, strlen(slash + 1), 0, maxbits, &bits, key, e));
     }
     c.bits = (uint8_t)(bits + offset);
     /* Host bits must be zero: 10.0.0.1/8 is a typo more often than not. */
@@ -335,8 +319,8 @@ at_status at_rate_spec_parse(const char *s, size_t len, struct at_rate_spec *out
     AT_ENSURE(slash != NULL, e, AT_E_BAD_VALUE, "config_rate",
               "%s: expected RATE/BURST (requests per second / burst) or 0", key);
     struct at_rate_spec r;
-    AT_TRY(parse_u32(s, (size_t)(slash - s), 1, 1000000, &r.rate, key, e));
-    AT_TRY(parse_u32(slash + 1, len - (size_t)(slash - s) - 1, 1, 1000000, &r.burst, key, e));
+    AT_TRY(at_dec_parse_u32(s, (size_t)(slash - s), 1, 1000000, &r.rate, key, e));
+    AT_TRY(at_dec_parse_u32(slash + 1, len - (size_t)(slash - s) - 1, 1, 1000000, &r.burst, key, e));
     *out = r;
     return at_ok();
 }
@@ -354,9 +338,9 @@ at_status at_authfail_spec_parse(const char *s, size_t len, struct at_authfail_s
     AT_ENSURE(a != NULL && b != NULL, e, AT_E_BAD_VALUE, "config_rate",
               "%s: expected FAILURES/WINDOW_S/COOLDOWN_S or 0", key);
     struct at_authfail_spec r;
-    AT_TRY(parse_u32(s, (size_t)(a - s), 1, 1000000, &r.failures, key, e));
-    AT_TRY(parse_u32(a + 1, (size_t)(b - a - 1), 1, 86400, &r.window_s, key, e));
-    AT_TRY(parse_u32(b + 1, len - (size_t)(b + 1 - s), 1, 86400, &r.cooldown_s, key, e));
+    AT_TRY(at_dec_parse_u32(s, (size_t)(a - s), 1, 1000000, &r.failures, key, e));
+    AT_TRY(at_dec_parse_u32(a + 1, (size_t)(b - a - 1), 1, 86400, &r.window_s, key, e));
+    AT_TRY(at_dec_parse_u32(b + 1, len - (size_t)(b + 1 - s), 1, 86400, &r.cooldown_s, key, e));
     *out = r;
     return at_ok();
 }
